@@ -1,0 +1,88 @@
+// Status helpers shared by every fauna module: early-return macros, exception boundaries and the
+// one-line error report of a binary.
+#ifndef FAUNA_CORE_STATUS_H_
+#define FAUNA_CORE_STATUS_H_
+
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+// Returns from the enclosing function with the status of `expr` when it is not OK.
+//
+// Example:
+//   RETURN_IF_ERROR(WriteSafetensors(path, tensors));
+#define RETURN_IF_ERROR(expr)                                  \
+  do {                                                         \
+    ::absl::Status fauna_status_ = ::fauna::internal::ToStatus(expr); \
+    if (!fauna_status_.ok()) return fauna_status_;             \
+  } while (false)
+
+// Evaluates `rexpr` (an absl::StatusOr<T>); returns its status when it is not OK, otherwise moves
+// the value into `lhs`, which may be a declaration.
+//
+// Example:
+//   ASSIGN_OR_RETURN(NamedTensors tensors, ReadSafetensors(path));
+#define ASSIGN_OR_RETURN(lhs, rexpr) \
+  FAUNA_ASSIGN_OR_RETURN_IMPL_(FAUNA_STATUS_CONCAT_(fauna_statusor_, __LINE__), lhs, rexpr)
+
+#define FAUNA_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
+  auto statusor = (rexpr);                                 \
+  if (!statusor.ok()) return std::move(statusor).status(); \
+  lhs = std::move(statusor).value()
+
+#define FAUNA_STATUS_CONCAT_(a, b) FAUNA_STATUS_CONCAT_INNER_(a, b)
+#define FAUNA_STATUS_CONCAT_INNER_(a, b) a##b
+
+namespace fauna {
+namespace internal {
+
+inline const absl::Status& ToStatus(const absl::Status& status) { return status; }
+template <typename T>
+const absl::Status& ToStatus(const absl::StatusOr<T>& status_or) {
+  return status_or.status();
+}
+
+// Runs `fn`; an exception of type `Exception` becomes the status `to_status(exception)`, any other
+// std::exception an internal error. Returns absl::Status for a void `fn`, else absl::StatusOr.
+template <typename Exception, typename Fn, typename ToStatusFn>
+auto CallAndCatch(Fn&& fn, ToStatusFn&& to_status, std::string_view context)
+    -> std::conditional_t<std::is_void_v<std::invoke_result_t<Fn>>, absl::Status,
+                          absl::StatusOr<std::invoke_result_t<Fn>>> {
+  try {
+    if constexpr (std::is_void_v<std::invoke_result_t<Fn>>) {
+      std::forward<Fn>(fn)();
+      return absl::OkStatus();
+    } else {
+      return std::forward<Fn>(fn)();
+    }
+  } catch (const Exception& e) {
+    return to_status(e);
+  } catch (const std::exception& e) {
+    return absl::InternalError(std::string(context) + ": " + e.what());
+  }
+}
+
+}  // namespace internal
+
+// Prefixes the message of a non-OK `status` with `context` ("context: message"); OK stays OK.
+absl::Status Annotate(const absl::Status& status, std::string_view context);
+
+// The one line a binary prints for a failed status: "error: <message>", with any line breaks of
+// the message folded into "; ".
+std::string ErrorLine(const absl::Status& status);
+
+// For the end of main(): prints ErrorLine(status) to stderr when `status` is not OK and returns the
+// process exit code (0 for OK, 1 otherwise).
+//
+// Example:
+//   int main(int argc, char** argv) { return fauna::ExitCode(Run(argc, argv)); }
+int ExitCode(const absl::Status& status);
+
+}  // namespace fauna
+
+#endif  // FAUNA_CORE_STATUS_H_
