@@ -1,0 +1,37 @@
+#include "core/runtime.h"
+
+#include <cstdlib>
+#include <cstdio>
+
+#include "core/device.h"
+#include "core/seed.h"
+#include "core/status.h"
+
+DEFINE_uint64(seed, 0, "Seed of every random draw (weights, splits, shuffles, augmentation).");
+DEFINE_int32(threads, 0, "Intra-op threads for LibTorch and OpenCV; 0 means one per core.");
+DEFINE_string(device, "auto", "auto, cpu, cuda or cuda:N; auto takes CUDA when there is one.");
+
+namespace fauna {
+
+absl::StatusOr<Runtime> InitRuntime(bool quiet) {
+  ASSIGN_OR_RETURN(DeviceChoice choice, ResolveDevice(FLAGS_device, QueryCuda()));
+  Runtime runtime;
+  runtime.seed = FLAGS_seed;
+  runtime.device = choice.device;
+  runtime.threads = SetThreadCount(FLAGS_threads);
+  SeedGlobalGenerators(runtime.seed);
+  runtime.summary = choice.explanation + ", seed " + std::to_string(runtime.seed) + ", " +
+                    std::to_string(runtime.threads) +
+                    (runtime.threads == 1 ? " thread" : " threads");
+  if (!quiet) std::fprintf(stderr, "%s\n", runtime.summary.c_str());
+  return runtime;
+}
+
+std::string DefaultRunDir(std::string_view job) {
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  std::string root = (workspace != nullptr && *workspace != '\0') ? std::string(workspace) + "/runs"
+                                                                   : std::string("runs");
+  return root + "/" + std::string(job);
+}
+
+}  // namespace fauna

@@ -1,0 +1,45 @@
+// What every fauna binary sets up once at start, from three shared flags:
+//   --seed     the one seed every random draw descends from (default 0)
+//   --threads  intra-op threads for LibTorch and OpenCV (default 0: one per core)
+//   --device   auto|cpu|cuda|cuda:N (default auto)
+#ifndef FAUNA_CORE_RUNTIME_H_
+#define FAUNA_CORE_RUNTIME_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <c10/core/Device.h>
+#include <gflags/gflags.h>
+
+#include "absl/status/statusor.h"
+
+DECLARE_uint64(seed);
+DECLARE_int32(threads);
+DECLARE_string(device);
+
+namespace fauna {
+
+// The settings in force after InitRuntime().
+struct Runtime {
+  uint64_t seed = 0;
+  int threads = 1;
+  c10::Device device = c10::Device(c10::kCPU);
+  std::string summary;  // One line, e.g. "device: cpu (auto; ...), seed 0, 2 threads".
+};
+
+// Applies --seed (SeedGlobalGenerators), --threads (SetThreadCount) and --device (ResolveDevice),
+// and prints Runtime::summary to stderr unless `quiet`. Call after gflags parsed the command line.
+//
+// Example:
+//   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+//   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
+absl::StatusOr<Runtime> InitRuntime(bool quiet = false);
+
+// Where a job writes its results by default: <workspace>/runs/<job> under `bazel run` (which sets
+// BUILD_WORKSPACE_DIRECTORY), else runs/<job> in the current folder.
+std::string DefaultRunDir(std::string_view job);
+
+}  // namespace fauna
+
+#endif  // FAUNA_CORE_RUNTIME_H_
