@@ -17,7 +17,8 @@ namespace fauna {
 absl::Status CvErrorToStatus(const cv::Exception& error, std::string_view context);
 
 // Runs `fn`, turning a cv::Exception (or any std::exception) into a status. Returns absl::Status
-// for a void `fn`, absl::StatusOr<R> for one that returns R.
+// for a `fn` that returns nothing or a Status, absl::StatusOr<R> for one that returns R or
+// StatusOr<R>.
 //
 // Example:
 //   ASSIGN_OR_RETURN(cv::Mat image, GuardCv("decode", [&] { return cv::imdecode(bytes, flags); }));

@@ -47,12 +47,30 @@ const absl::Status& ToStatus(const absl::StatusOr<T>& status_or) {
   return status_or.status();
 }
 
+// The status type that wraps a result of type R: absl::Status for void and absl::Status,
+// absl::StatusOr<T> for absl::StatusOr<T>, absl::StatusOr<R> otherwise.
+template <typename R>
+struct StatusTypeOf {
+  using type = absl::StatusOr<R>;
+};
+template <>
+struct StatusTypeOf<void> {
+  using type = absl::Status;
+};
+template <>
+struct StatusTypeOf<absl::Status> {
+  using type = absl::Status;
+};
+template <typename T>
+struct StatusTypeOf<absl::StatusOr<T>> {
+  using type = absl::StatusOr<T>;
+};
+
 // Runs `fn`; an exception of type `Exception` becomes the status `to_status(exception)`, any other
-// std::exception an internal error. Returns absl::Status for a void `fn`, else absl::StatusOr.
+// std::exception an internal error. Returns StatusTypeOf<result of fn>.
 template <typename Exception, typename Fn, typename ToStatusFn>
-auto CallAndCatch(Fn&& fn, ToStatusFn&& to_status, std::string_view context)
-    -> std::conditional_t<std::is_void_v<std::invoke_result_t<Fn>>, absl::Status,
-                          absl::StatusOr<std::invoke_result_t<Fn>>> {
+auto CallAndCatch(Fn&& fn, ToStatusFn&& to_status, std::string_view context) ->
+    typename StatusTypeOf<std::invoke_result_t<Fn>>::type {
   try {
     if constexpr (std::is_void_v<std::invoke_result_t<Fn>>) {
       std::forward<Fn>(fn)();

@@ -60,6 +60,16 @@ TEST(ExitCode, ZeroOnlyForOk) {
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "error: no such file: x.png\n");
 }
 
+TEST(CallAndCatch, PassesStatusResultsThrough) {
+  auto to_status = [](const std::out_of_range& e) { return absl::OutOfRangeError(e.what()); };
+  absl::Status status = internal::CallAndCatch<std::out_of_range>(
+      [] { return absl::NotFoundError("inner"); }, to_status, "ctx");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<int> status_or = internal::CallAndCatch<std::out_of_range>(
+      []() -> absl::StatusOr<int> { return absl::DataLossError("inner"); }, to_status, "ctx");
+  EXPECT_EQ(status_or.status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(CallAndCatch, ConvertsExceptions) {
   auto to_status = [](const std::out_of_range& e) { return absl::OutOfRangeError(e.what()); };
   absl::StatusOr<int> value = internal::CallAndCatch<std::out_of_range>(

@@ -18,7 +18,7 @@ namespace fauna {
 absl::Status TorchErrorToStatus(const c10::Error& error, std::string_view context);
 
 // Runs `fn`, turning a c10::Error (or any std::exception) into a status. Returns absl::Status for
-// a void `fn`, absl::StatusOr<R> for one that returns R.
+// a `fn` that returns nothing or a Status, absl::StatusOr<R> for one that returns R or StatusOr<R>.
 //
 // Example:
 //   ASSIGN_OR_RETURN(torch::Tensor y, GuardTorch("forward", [&] { return model->forward(x); }));
