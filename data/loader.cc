@@ -1,0 +1,229 @@
+#include "data/loader.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include <ATen/ATen.h>
+
+#include "core/seed.h"
+#include "core/status.h"
+#include "core/torch_status.h"
+
+namespace fauna {
+namespace {
+
+// The stream of DeriveSeed reserved for epoch shuffles; item streams use the item's index.
+constexpr uint64_t kShuffleStream = ~uint64_t{0};
+
+// Uniform in [0, bound] without modulo bias (rejection sampling).
+uint64_t UniformUpTo(std::mt19937_64& rng, uint64_t bound) {
+  if (bound == ~uint64_t{0}) return rng();
+  const uint64_t range = bound + 1;
+  const uint64_t limit = ~uint64_t{0} - (~uint64_t{0} % range);
+  uint64_t draw;
+  do {
+    draw = rng();
+  } while (draw >= limit);
+  return draw % range;
+}
+
+}  // namespace
+
+struct Loader::Slot {
+  std::optional<Batch> batch;  // Empty when every item was skipped.
+  absl::Status status;
+  std::vector<std::string> skipped;
+};
+
+std::vector<int64_t> EpochOrder(int64_t dataset_size, uint64_t seed, int64_t epoch, bool shuffle,
+                                int rank, int world_size) {
+  std::vector<int64_t> order(static_cast<size_t>(std::max<int64_t>(dataset_size, 0)));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  if (shuffle) {
+    std::mt19937_64 rng = MakeGenerator(seed, static_cast<uint64_t>(epoch), kShuffleStream);
+    for (size_t i = order.size(); i > 1; --i) {
+      std::swap(order[i - 1], order[UniformUpTo(rng, i - 1)]);
+    }
+  }
+  if (world_size <= 1) return order;
+  const size_t per_rank = order.size() / static_cast<size_t>(world_size);
+  std::vector<int64_t> mine;
+  mine.reserve(per_rank);
+  for (size_t k = 0; k < per_rank; ++k) {
+    mine.push_back(order[k * static_cast<size_t>(world_size) + static_cast<size_t>(rank)]);
+  }
+  return mine;
+}
+
+absl::Status ValidateLoaderOptions(const LoaderOptions& options, int64_t dataset_size) {
+  if (dataset_size <= 0) return absl::InvalidArgumentError("the dataset is empty");
+  if (options.batch_size < 1) return absl::InvalidArgumentError("batch size must be at least 1");
+  if (options.workers < 0) return absl::InvalidArgumentError("workers must be 0 or more");
+  if (options.prefetch_batches < 1) {
+    return absl::InvalidArgumentError("prefetch_batches must be at least 1");
+  }
+  if (options.world_size < 1 || options.rank < 0 || options.rank >= options.world_size) {
+    return absl::InvalidArgumentError("rank " + std::to_string(options.rank) +
+                                      " is not in [0, world size " +
+                                      std::to_string(options.world_size) + ")");
+  }
+  if (dataset_size < options.world_size) {
+    return absl::InvalidArgumentError("a dataset of " + std::to_string(dataset_size) +
+                                      " items cannot be split over " +
+                                      std::to_string(options.world_size) + " ranks");
+  }
+  return absl::OkStatus();
+}
+
+Loader::Loader(int64_t dataset_size, ExampleFn make_example, LoaderOptions options)
+    : dataset_size_(dataset_size), make_example_(std::move(make_example)), options_(options) {
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+Loader::~Loader() { StopWorkers(); }
+
+void Loader::StopWorkers() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+absl::Status Loader::StartEpoch(int64_t epoch) {
+  RETURN_IF_ERROR(ValidateLoaderOptions(options_, dataset_size_));
+  std::vector<int64_t> order = EpochOrder(dataset_size_, options_.seed, epoch, options_.shuffle,
+                                          options_.rank, options_.world_size);
+  const int64_t items = static_cast<int64_t>(order.size());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++generation_;
+    started_ = true;
+    epoch_ = epoch;
+    order_ = std::move(order);
+    num_batches_ = options_.drop_last ? items / options_.batch_size
+                                      : (items + options_.batch_size - 1) / options_.batch_size;
+    next_to_build_ = 0;
+    next_to_return_ = 0;
+    done_.clear();
+  }
+  work_ready_.notify_all();
+  return absl::OkStatus();
+}
+
+int64_t Loader::batches_per_epoch() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return num_batches_;
+}
+
+SkippedItems Loader::skipped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return skipped_;
+}
+
+void Loader::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    work_ready_.wait(lock, [this] {
+      return stopping_ || (started_ && next_to_build_ < num_batches_ &&
+                           next_to_build_ < next_to_return_ + options_.prefetch_batches);
+    });
+    if (stopping_) return;
+    const int64_t batch_index = next_to_build_++;
+    const uint64_t generation = generation_;
+    auto slot = std::make_unique<Slot>();
+    lock.unlock();
+    BuildBatch(batch_index, *slot);
+    lock.lock();
+    if (generation == generation_) {  // Else the epoch was restarted meanwhile: drop it.
+      done_[batch_index] = std::move(slot);
+      batch_ready_.notify_all();
+    }
+  }
+}
+
+void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
+  std::vector<int64_t> indices;
+  int64_t epoch;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const int64_t begin = batch_index * options_.batch_size;
+    const int64_t end = std::min<int64_t>(begin + options_.batch_size, order_.size());
+    indices.assign(order_.begin() + begin, order_.begin() + end);
+    epoch = epoch_;
+  }
+  std::vector<at::Tensor> images;
+  std::vector<int64_t> labels;
+  std::vector<int64_t> kept;
+  for (int64_t index : indices) {
+    absl::StatusOr<Example> example =
+        GuardTorch("item " + std::to_string(index), [&] { return make_example_(index, epoch); });
+    if (!example.ok()) {
+      if (options_.strict) {
+        slot.status = example.status();
+        return;
+      }
+      slot.skipped.push_back(std::string(example.status().message()));
+      continue;
+    }
+    if (!images.empty() && example->image.sizes() != images.front().sizes()) {
+      slot.status = absl::InvalidArgumentError(
+          "item " + std::to_string(index) + " has image shape " +
+          c10::str(example->image.sizes()) + ", item " + std::to_string(kept.front()) + " has " +
+          c10::str(images.front().sizes()) + ": a batch needs one shape");
+      return;
+    }
+    images.push_back(std::move(example->image));
+    labels.push_back(example->label);
+    kept.push_back(index);
+  }
+  if (images.empty()) return;
+  absl::StatusOr<Batch> batch = GuardTorch("stacking a batch", [&] {
+    return Batch{at::stack(images), at::tensor(labels, at::kLong), kept};
+  });
+  if (!batch.ok()) {
+    slot.status = batch.status();
+    return;
+  }
+  slot.batch = std::move(*batch);
+}
+
+absl::StatusOr<std::optional<Batch>> Loader::Next() {
+  while (true) {
+    std::unique_ptr<Slot> slot;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!started_) return absl::FailedPreconditionError("Loader::Next before StartEpoch");
+      if (next_to_return_ >= num_batches_) return std::optional<Batch>();
+      const int64_t wanted = next_to_return_;
+      if (workers_.empty()) {
+        lock.unlock();
+        slot = std::make_unique<Slot>();
+        BuildBatch(wanted, *slot);
+        lock.lock();
+      } else {
+        batch_ready_.wait(lock, [&] { return done_.count(wanted) > 0; });
+        slot = std::move(done_[wanted]);
+        done_.erase(wanted);
+      }
+      ++next_to_return_;
+      skipped_.count += static_cast<int64_t>(slot->skipped.size());
+      for (const std::string& message : slot->skipped) {
+        if (skipped_.messages.size() < 100) skipped_.messages.push_back(message);
+      }
+    }
+    work_ready_.notify_all();
+    if (!options_.quiet) {
+      for (const std::string& message : slot->skipped) {
+        std::fprintf(stderr, "warning: skipped %s\n", message.c_str());
+      }
+    }
+    if (!slot->status.ok()) return slot->status;
+    if (slot->batch) return std::move(slot->batch);
+  }
+}
+
+}  // namespace fauna

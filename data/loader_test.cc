@@ -1,0 +1,218 @@
+#include "data/loader.h"
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/seed.h"
+
+namespace fauna {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Item i is a 2x2 image filled with i plus a per-(epoch, index) random draw, labelled i % 3.
+absl::StatusOr<Example> MakeItem(int64_t index, int64_t epoch) {
+  std::mt19937_64 rng = MakeGenerator(/*seed=*/9, epoch, index);
+  double jitter = static_cast<double>(rng() % 1000) / 1000.0;
+  return Example{at::full({2, 2}, static_cast<double>(index) + jitter), index % 3};
+}
+
+std::vector<Batch> Epoch(Loader& loader, int64_t epoch) {
+  EXPECT_TRUE(loader.StartEpoch(epoch).ok());
+  std::vector<Batch> batches;
+  while (true) {
+    absl::StatusOr<std::optional<Batch>> batch = loader.Next();
+    EXPECT_TRUE(batch.ok()) << batch.status();
+    if (!batch.ok() || !*batch) break;
+    batches.push_back(std::move(**batch));
+  }
+  return batches;
+}
+
+LoaderOptions Options(int workers) {
+  LoaderOptions options;
+  options.batch_size = 8;
+  options.workers = workers;
+  options.seed = 3;
+  options.quiet = true;
+  return options;
+}
+
+TEST(EpochOrder, IsAPermutationFixedBySeedAndEpoch) {
+  std::vector<int64_t> a = EpochOrder(100, 1, 0, /*shuffle=*/true, 0, 1);
+  std::vector<int64_t> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 100; ++i) EXPECT_EQ(sorted[i], i);
+  EXPECT_EQ(a, EpochOrder(100, 1, 0, true, 0, 1));
+  EXPECT_NE(a, EpochOrder(100, 1, 1, true, 0, 1));
+  EXPECT_NE(a, EpochOrder(100, 2, 0, true, 0, 1));
+  std::vector<int64_t> plain = EpochOrder(5, 1, 0, /*shuffle=*/false, 0, 1);
+  EXPECT_EQ(plain, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST(EpochOrder, RanksPartitionWithoutOverlap) {
+  std::set<int64_t> seen;
+  size_t per_rank = 0;
+  for (int rank = 0; rank < 3; ++rank) {
+    std::vector<int64_t> part = EpochOrder(100, 1, 4, true, rank, 3);
+    if (rank == 0) per_rank = part.size();
+    EXPECT_EQ(part.size(), per_rank);
+    for (int64_t i : part) EXPECT_TRUE(seen.insert(i).second) << "item " << i << " twice";
+  }
+  EXPECT_EQ(per_rank, 33u);
+  EXPECT_EQ(seen.size(), 99u);
+}
+
+TEST(Loader, SameBatchesForAnyWorkerCount) {
+  Loader inline_loader(50, MakeItem, Options(0));
+  std::vector<Batch> reference = Epoch(inline_loader, 2);
+  ASSERT_EQ(reference.size(), 7u);  // 6 full batches and one of 2.
+  EXPECT_EQ(reference.back().images.size(0), 2);
+  for (int workers : {1, 2, 4}) {
+    Loader loader(50, MakeItem, Options(workers));
+    std::vector<Batch> batches = Epoch(loader, 2);
+    ASSERT_EQ(batches.size(), reference.size()) << workers;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      EXPECT_EQ(batches[b].indices, reference[b].indices) << workers;
+      EXPECT_TRUE(at::equal(batches[b].images, reference[b].images)) << workers;
+      EXPECT_TRUE(at::equal(batches[b].labels, reference[b].labels)) << workers;
+    }
+  }
+}
+
+TEST(Loader, CoversEveryItemOncePerEpochAndReshuffles) {
+  Loader loader(50, MakeItem, Options(2));
+  std::vector<int64_t> first_order;
+  for (int64_t epoch : {0, 1}) {
+    std::multiset<int64_t> seen;
+    std::vector<int64_t> order;
+    for (const Batch& batch : Epoch(loader, epoch)) {
+      EXPECT_EQ(batch.images.sizes(), (std::vector<int64_t>{batch.labels.size(0), 2, 2}));
+      for (size_t k = 0; k < batch.indices.size(); ++k) {
+        EXPECT_EQ(batch.labels[k].item<int64_t>(), batch.indices[k] % 3);
+      }
+      seen.insert(batch.indices.begin(), batch.indices.end());
+      order.insert(order.end(), batch.indices.begin(), batch.indices.end());
+    }
+    EXPECT_EQ(seen.size(), 50u);
+    EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 50u);
+    if (epoch == 0) first_order = order;
+    if (epoch == 1) {
+      EXPECT_NE(order, first_order);
+    }
+  }
+}
+
+TEST(Loader, DropLastAndBatchCount) {
+  LoaderOptions options = Options(2);
+  options.drop_last = true;
+  Loader loader(50, MakeItem, options);
+  std::vector<Batch> batches = Epoch(loader, 0);
+  EXPECT_EQ(batches.size(), 6u);
+  EXPECT_EQ(loader.batches_per_epoch(), 6);
+}
+
+TEST(Loader, PrefetchIsBounded) {
+  std::atomic<int64_t> made{0};
+  LoaderOptions options = Options(2);
+  options.prefetch_batches = 2;
+  Loader loader(400, [&](int64_t index, int64_t epoch) {
+    ++made;
+    return MakeItem(index, epoch);
+  }, options);
+  ASSERT_TRUE(loader.StartEpoch(0).ok());
+  ASSERT_TRUE(loader.Next().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // One batch returned plus at most two built ahead.
+  EXPECT_LE(made.load(), 3 * options.batch_size);
+}
+
+TEST(Loader, SkipsFailedItemsAndCountsThem) {
+  auto flaky = [](int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+    if (index % 10 == 7) return absl::InvalidArgumentError("broken_" + std::to_string(index) + ".jpg");
+    return MakeItem(index, epoch);
+  };
+  Loader loader(50, flaky, Options(2));
+  int64_t items = 0;
+  for (const Batch& batch : Epoch(loader, 0)) {
+    for (int64_t i : batch.indices) EXPECT_NE(i % 10, 7);
+    items += batch.images.size(0);
+  }
+  EXPECT_EQ(items, 45);
+  SkippedItems skipped = loader.skipped();
+  EXPECT_EQ(skipped.count, 5);
+  EXPECT_THAT(skipped.messages.front(), HasSubstr(".jpg"));
+}
+
+TEST(Loader, StrictModeFailsOnABadItem) {
+  LoaderOptions options = Options(2);
+  options.strict = true;
+  Loader loader(20, [](int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+    if (index == 11) return absl::InvalidArgumentError("truncated.jpg: not a readable image");
+    return MakeItem(index, epoch);
+  }, options);
+  ASSERT_TRUE(loader.StartEpoch(0).ok());
+  absl::Status failure;
+  while (true) {
+    absl::StatusOr<std::optional<Batch>> batch = loader.Next();
+    if (!batch.ok()) {
+      failure = batch.status();
+      break;
+    }
+    if (!*batch) break;
+  }
+  EXPECT_THAT(std::string(failure.message()), HasSubstr("truncated.jpg"));
+}
+
+TEST(Loader, ThrowingItemsAndShapeMismatchesAreErrors) {
+  LoaderOptions options = Options(1);
+  options.strict = true;
+  Loader throwing(8, [](int64_t, int64_t) -> absl::StatusOr<Example> {
+    return Example{at::ones({2}).view({3}), 0};  // LibTorch throws.
+  }, options);
+  ASSERT_TRUE(throwing.StartEpoch(0).ok());
+  EXPECT_FALSE(throwing.Next().ok());
+
+  Loader mixed(8, [](int64_t index, int64_t) -> absl::StatusOr<Example> {
+    return Example{at::zeros({index % 2 == 0 ? 2 : 3}), 0};
+  }, Options(1));
+  ASSERT_TRUE(mixed.StartEpoch(0).ok());
+  absl::Status status = mixed.Next().status();
+  EXPECT_THAT(std::string(status.message()), HasSubstr("a batch needs one shape"));
+}
+
+TEST(Loader, BadOptionsAreErrors) {
+  LoaderOptions options = Options(0);
+  Loader before(10, MakeItem, options);
+  EXPECT_EQ(before.Next().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(Loader(0, MakeItem, options).StartEpoch(0).ok());
+  options.batch_size = 0;
+  EXPECT_FALSE(Loader(10, MakeItem, options).StartEpoch(0).ok());
+  options = Options(0);
+  options.rank = 2;
+  options.world_size = 2;
+  EXPECT_FALSE(Loader(10, MakeItem, options).StartEpoch(0).ok());
+  options.rank = 0;
+  options.world_size = 20;
+  EXPECT_FALSE(Loader(10, MakeItem, options).StartEpoch(0).ok());
+}
+
+TEST(Loader, RestartingAnEpochMidwayIsSafe) {
+  Loader loader(200, MakeItem, Options(2));
+  ASSERT_TRUE(loader.StartEpoch(0).ok());
+  ASSERT_TRUE(loader.Next().ok());
+  std::vector<Batch> fresh = Epoch(loader, 1);
+  Loader reference(200, MakeItem, Options(0));
+  std::vector<Batch> expected = Epoch(reference, 1);
+  ASSERT_EQ(fresh.size(), expected.size());
+  for (size_t b = 0; b < fresh.size(); ++b) EXPECT_EQ(fresh[b].indices, expected[b].indices);
+}
+
+}  // namespace
+}  // namespace fauna
