@@ -5,31 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "core/status.h"
 
 namespace fauna {
 namespace {
-
-absl::Status ErrnoStatus(int error, const std::string& what) {
-  std::string message = what + ": " + std::strerror(error);
-  switch (error) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
 
 // mkstemp creates files readable by their owner only; a committed file gets the usual
 // permissions (0666 less the umask), read once since umask() can only be read by setting it.
@@ -48,14 +29,14 @@ absl::StatusOr<AtomicFileWriter> AtomicFileWriter::Open(const std::string& path)
   if (path.empty()) return absl::InvalidArgumentError("cannot write a file with an empty path");
   std::string temp_path = path + ".tmp.XXXXXX";
   int fd = ::mkstemp(temp_path.data());
-  if (fd < 0) return ErrnoStatus(errno, "cannot create a file beside " + path);
+  if (fd < 0) return ErrnoToStatus(errno, "cannot create a file beside " + path);
   ::fchmod(fd, DefaultFileMode());
   std::FILE* file = ::fdopen(fd, "wb");
   if (file == nullptr) {
     int error = errno;
     ::close(fd);
     ::unlink(temp_path.c_str());
-    return ErrnoStatus(error, "cannot open " + temp_path);
+    return ErrnoToStatus(error, "cannot open " + temp_path);
   }
   return AtomicFileWriter(path, std::move(temp_path), file);
 }
@@ -89,7 +70,7 @@ absl::Status AtomicFileWriter::Append(const void* data, size_t size) {
   if (size > 0 && std::fwrite(data, 1, size, file_) != size) {
     int error = errno;
     Abandon();
-    return ErrnoStatus(error, "writing " + path_);
+    return ErrnoToStatus(error, "writing " + path_);
   }
   return absl::OkStatus();
 }
@@ -99,19 +80,19 @@ absl::Status AtomicFileWriter::Commit() {
   if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) {
     int error = errno;
     Abandon();
-    return ErrnoStatus(error, "writing " + path_);
+    return ErrnoToStatus(error, "writing " + path_);
   }
   int closed = std::fclose(file_);
   file_ = nullptr;
   if (closed != 0) {
     int error = errno;
     ::unlink(temp_path_.c_str());
-    return ErrnoStatus(error, "closing " + path_);
+    return ErrnoToStatus(error, "closing " + path_);
   }
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     int error = errno;
     ::unlink(temp_path_.c_str());
-    return ErrnoStatus(error, "renaming " + temp_path_ + " to " + path_);
+    return ErrnoToStatus(error, "renaming " + temp_path_ + " to " + path_);
   }
   return absl::OkStatus();
 }
@@ -124,7 +105,7 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return ErrnoStatus(errno, "cannot open " + path);
+  if (file == nullptr) return ErrnoToStatus(errno, "cannot open " + path);
   std::string contents;
   char buffer[1 << 16];
   size_t n;
@@ -132,7 +113,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   bool failed = std::ferror(file) != 0;
   int error = errno;
   std::fclose(file);
-  if (failed) return ErrnoStatus(error, "reading " + path);
+  if (failed) return ErrnoToStatus(error, "reading " + path);
   return contents;
 }
 

@@ -29,24 +29,6 @@ bool IsFolder(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
 }
 
-// A status for a failed fopen of `path` with `err` (an errno value).
-absl::Status OpenError(const std::string& what, const std::string& path, int err) {
-  std::string message = "cannot open " + what + " '" + path + "': " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    case EISDIR:
-      return absl::FailedPreconditionError(message);
-    default:
-      return absl::UnknownError(message);
-  }
-}
-
 }  // namespace
 
 nlohmann::json ReplaceNonFinite(const nlohmann::json& value) {
@@ -76,7 +58,7 @@ absl::StatusOr<MetricsSink> MetricsSink::Open(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "ae");  // 'e': close on exec (glibc).
   if (file == nullptr) {
     const int err = errno;
-    absl::Status status = OpenError("metrics file", path, err);
+    absl::Status status = ErrnoToStatus(err, "cannot open metrics file '" + path + "'");
     const std::string folder = FolderOf(path);
     if (err == ENOENT && !IsFolder(folder)) {
       return absl::NotFoundError(std::string(status.message()) + " (folder '" + folder +
@@ -130,7 +112,7 @@ absl::Status MetricsSink::Write(const nlohmann::json& record) {
 
 absl::StatusOr<std::vector<nlohmann::json>> ReadJsonLines(const std::string& path) {
   FILE* file = std::fopen(path.c_str(), "re");
-  if (file == nullptr) return OpenError("JSON-lines file", path, errno);
+  if (file == nullptr) return ErrnoToStatus(errno, "cannot open JSON-lines file '" + path + "'");
 
   std::vector<nlohmann::json> records;
   absl::Status status = absl::OkStatus();

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -242,9 +241,7 @@ absl::StatusOr<SafetensorsContents> ReadSafetensorsFrom(int fd, uint64_t file_si
 absl::StatusOr<SafetensorsContents> ReadSafetensors(const std::string& path) {
   File file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.fd() < 0) {
-    int error = errno;
-    std::string message = "cannot open " + path + ": " + std::strerror(error);
-    return error == ENOENT ? absl::NotFoundError(message) : absl::PermissionDeniedError(message);
+    return ErrnoToStatus(errno, "cannot open " + path);
   }
   struct stat info;
   if (::fstat(file.fd(), &info) != 0 || !S_ISREG(info.st_mode)) {

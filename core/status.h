@@ -90,6 +90,14 @@ auto CallAndCatch(Fn&& fn, ToStatusFn&& to_status, std::string_view context) ->
 // Prefixes the message of a non-OK `status` with `context` ("context: message"); OK stays OK.
 absl::Status Annotate(const absl::Status& status, std::string_view context);
 
+// A status for a failed system call: "what: <strerror(error)>", with a code that fits `error`
+// (NotFound for ENOENT/ENOTDIR, PermissionDenied for EACCES/EPERM/EROFS, ResourceExhausted for
+// ENOSPC/EDQUOT, FailedPrecondition for EISDIR, Internal otherwise).
+//
+// Example:
+//   if (fd < 0) return ErrnoToStatus(errno, "cannot open " + path);
+absl::Status ErrnoToStatus(int error, const std::string& what);
+
 // The one line a binary prints for a failed status: "error: <message>", with any line breaks of
 // the message folded into "; ".
 std::string ErrorLine(const absl::Status& status);

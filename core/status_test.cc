@@ -1,5 +1,6 @@
 #include "core/status.h"
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 
@@ -45,6 +46,16 @@ TEST(Annotate, PrefixesOnlyErrors) {
   absl::Status s = Annotate(absl::NotFoundError("gone"), "reading a.png");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "reading a.png: gone");
+}
+
+TEST(ErrnoToStatus, MapsCommonErrors) {
+  absl::Status missing = ErrnoToStatus(ENOENT, "cannot open a.png");
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.message(), "cannot open a.png: No such file or directory");
+  EXPECT_EQ(ErrnoToStatus(EACCES, "x").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrnoToStatus(ENOSPC, "x").code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrnoToStatus(EISDIR, "x").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrnoToStatus(EIO, "x").code(), absl::StatusCode::kInternal);
 }
 
 TEST(ErrorLine, IsOneLine) {

@@ -21,9 +21,7 @@ bool EndsWith(const std::string& text, const std::string& suffix) {
 absl::StatusOr<TensorFileFormat> DetectTensorFileFormat(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    int error = errno;
-    std::string message = "cannot open " + path + ": " + std::strerror(error);
-    return error == ENOENT ? absl::NotFoundError(message) : absl::PermissionDeniedError(message);
+    return ErrnoToStatus(errno, "cannot open " + path);
   }
   char magic[4] = {0, 0, 0, 0};
   size_t n = std::fread(magic, 1, sizeof(magic), file);
