@@ -346,19 +346,19 @@ absl::StatusOr<DecodedCache> DecodedCache::OpenOrBuild(const std::string& path,
 
   std::string reason;
   bool key_matches = false;
-  absl::StatusOr<DecodedCache> existing = Open(path, key, &key_matches);
-  if (existing.ok() && key_matches) return existing;
-  if (existing.ok()) {
-    reason = "the items or the decode options changed";
-  } else if (absl::IsNotFound(existing.status())) {
-    reason = "no cache file";
-  } else if (absl::IsDataLoss(existing.status())) {
-    reason = std::string(existing.status().message());
-  } else {
-    return existing.status();
+  {  // the old file's mapping ends with this block, before the file is replaced
+    absl::StatusOr<DecodedCache> existing = Open(path, key, &key_matches);
+    if (existing.ok() && key_matches) return existing;
+    if (existing.ok()) {
+      reason = "the items or the decode options changed";
+    } else if (absl::IsNotFound(existing.status())) {
+      reason = "no cache file";
+    } else if (absl::IsDataLoss(existing.status())) {
+      reason = std::string(existing.status().message());
+    } else {
+      return existing.status();
+    }
   }
-  existing = absl::UnknownError("");  // unmap before the file is replaced
-
   RETURN_IF_ERROR(Build(path, source, options, threads, key));
   ASSIGN_OR_RETURN(DecodedCache cache, Open(path, key, &key_matches));
   if (!key_matches) return absl::InternalError("cache " + path + " changed while being built");
