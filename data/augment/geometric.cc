@@ -1,0 +1,138 @@
+#include "data/augment/geometric.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/cv_status.h"
+#include "core/status.h"
+#include "data/augment/common.h"
+
+namespace fauna {
+
+using augment::CheckProbability;
+using augment::CheckRgb;
+
+namespace {
+
+constexpr int kMaxSide = 30000;
+
+cv::Mat Resized(const cv::Mat& image, cv::Size to) {
+  if (image.size() == to) return image.clone();
+  const bool shrinking = to.width <= image.cols && to.height <= image.rows;
+  cv::Mat out;
+  cv::resize(image, out, to, 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
+}  // namespace
+
+absl::Status HorizontalFlip(cv::Mat& image) {
+  RETURN_IF_ERROR(CheckRgb(image, "horizontal flip"));
+  return GuardCv("horizontal flip", [&] { cv::flip(image, image, /*flipCode=*/1); });
+}
+
+absl::Status VerticalFlip(cv::Mat& image) {
+  RETURN_IF_ERROR(CheckRgb(image, "vertical flip"));
+  return GuardCv("vertical flip", [&] { cv::flip(image, image, /*flipCode=*/0); });
+}
+
+absl::Status RandomHorizontalFlip(cv::Mat& image, double p, std::mt19937_64& rng) {
+  RETURN_IF_ERROR(CheckProbability(p, "horizontal flip"));
+  RETURN_IF_ERROR(CheckRgb(image, "horizontal flip"));
+  return augment::Bernoulli(rng, p) ? HorizontalFlip(image) : absl::OkStatus();
+}
+
+absl::Status RandomVerticalFlip(cv::Mat& image, double p, std::mt19937_64& rng) {
+  RETURN_IF_ERROR(CheckProbability(p, "vertical flip"));
+  RETURN_IF_ERROR(CheckRgb(image, "vertical flip"));
+  return augment::Bernoulli(rng, p) ? VerticalFlip(image) : absl::OkStatus();
+}
+
+absl::Status Rotate(cv::Mat& image, double degrees, Border border) {
+  RETURN_IF_ERROR(CheckRgb(image, "rotation"));
+  if (!std::isfinite(degrees)) return absl::InvalidArgumentError("rotation angle must be finite");
+  return GuardCv("rotation", [&] {
+    // The centre of the pixel grid, so that a quarter turn of a square maps pixels onto pixels.
+    const cv::Point2f centre((image.cols - 1) / 2.0f, (image.rows - 1) / 2.0f);
+    const cv::Mat matrix = cv::getRotationMatrix2D(centre, degrees, /*scale=*/1.0);
+    cv::Mat rotated;
+    cv::warpAffine(image, rotated, matrix, image.size(), cv::INTER_LINEAR,
+                   border == Border::kReflect ? cv::BORDER_REFLECT_101 : cv::BORDER_CONSTANT,
+                   cv::Scalar(0, 0, 0));
+    image = rotated;
+  });
+}
+
+absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
+                            std::mt19937_64& rng) {
+  RETURN_IF_ERROR(augment::CheckInRange(max_degrees, 0, 180, "rotation max_degrees"));
+  RETURN_IF_ERROR(CheckRgb(image, "rotation"));
+  return Rotate(image, augment::Uniform(rng, -max_degrees, max_degrees), border);
+}
+
+absl::Status ValidateResizedCropOptions(const ResizedCropOptions& options) {
+  if (options.height <= 0 || options.width <= 0 || options.height > kMaxSide ||
+      options.width > kMaxSide) {
+    return absl::InvalidArgumentError("resized crop output size must be in [1, 30000], got " +
+                                      std::to_string(options.height) + "x" +
+                                      std::to_string(options.width));
+  }
+  if (!(options.min_scale > 0)) {
+    return absl::InvalidArgumentError("resized crop scale must be above 0, got " +
+                                      std::to_string(options.min_scale));
+  }
+  RETURN_IF_ERROR(augment::CheckRange(options.min_scale, options.max_scale, 0, 1,
+                                      "resized crop scale"));
+  if (!(options.min_ratio > 0)) {
+    return absl::InvalidArgumentError("resized crop ratio must be above 0, got " +
+                                      std::to_string(options.min_ratio));
+  }
+  return augment::CheckRange(options.min_ratio, options.max_ratio, 0, 1e6, "resized crop ratio");
+}
+
+absl::StatusOr<cv::Rect> SampleResizedCropBox(cv::Size size, const ResizedCropOptions& options,
+                                              std::mt19937_64& rng) {
+  RETURN_IF_ERROR(ValidateResizedCropOptions(options));
+  if (size.width <= 0 || size.height <= 0) {
+    return absl::InvalidArgumentError("resized crop of an empty image");
+  }
+  const double area = static_cast<double>(size.width) * size.height;
+  const double log_min = std::log(options.min_ratio);
+  const double log_max = std::log(options.max_ratio);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target_area = area * augment::Uniform(rng, options.min_scale, options.max_scale);
+    const double ratio = std::exp(augment::Uniform(rng, log_min, log_max));
+    const int w = static_cast<int>(std::lround(std::sqrt(target_area * ratio)));
+    const int h = static_cast<int>(std::lround(std::sqrt(target_area / ratio)));
+    if (w > 0 && h > 0 && w <= size.width && h <= size.height) {
+      const int top = static_cast<int>(augment::UniformIndex(rng, size.height - h + 1));
+      const int left = static_cast<int>(augment::UniformIndex(rng, size.width - w + 1));
+      return cv::Rect(left, top, w, h);
+    }
+  }
+  // Fallback: the centre, trimmed to the allowed ratios.
+  const double in_ratio = static_cast<double>(size.width) / size.height;
+  int w = size.width;
+  int h = size.height;
+  if (in_ratio < options.min_ratio) {
+    h = std::max(1, static_cast<int>(std::lround(w / options.min_ratio)));
+  } else if (in_ratio > options.max_ratio) {
+    w = std::max(1, static_cast<int>(std::lround(h * options.max_ratio)));
+  }
+  return cv::Rect((size.width - w) / 2, (size.height - h) / 2, w, h);
+}
+
+absl::Status RandomResizedCrop(cv::Mat& image, const ResizedCropOptions& options,
+                               std::mt19937_64& rng) {
+  RETURN_IF_ERROR(ValidateResizedCropOptions(options));
+  RETURN_IF_ERROR(CheckRgb(image, "resized crop"));
+  ASSIGN_OR_RETURN(cv::Rect box, SampleResizedCropBox(image.size(), options, rng));
+  return GuardCv("resized crop", [&] {
+    image = Resized(image(box), cv::Size(options.width, options.height));
+  });
+}
+
+}  // namespace fauna

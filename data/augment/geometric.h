@@ -1,0 +1,76 @@
+// Geometric augmentations of 8-bit RGB images: flips, rotation and torchvision's random resized
+// crop. Each works in place on a CV_8UC3 image and draws only from the generator it is given, so
+// a generator made with MakeGenerator(seed, epoch, index) gives the same image on any thread.
+#ifndef FAUNA_DATA_AUGMENT_GEOMETRIC_H_
+#define FAUNA_DATA_AUGMENT_GEOMETRIC_H_
+
+#include <random>
+
+#include <opencv2/core/mat.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace fauna {
+
+// Mirrors `image` left to right.
+absl::Status HorizontalFlip(cv::Mat& image);
+
+// Mirrors `image` top to bottom.
+absl::Status VerticalFlip(cv::Mat& image);
+
+// Mirrors `image` left to right with probability `p` in [0, 1] (one draw from `rng` either way).
+absl::Status RandomHorizontalFlip(cv::Mat& image, double p, std::mt19937_64& rng);
+
+// Mirrors `image` top to bottom with probability `p` in [0, 1] (one draw from `rng` either way).
+absl::Status RandomVerticalFlip(cv::Mat& image, double p, std::mt19937_64& rng);
+
+// What a rotation puts where the rotated image does not reach.
+enum class Border {
+  kReflect,   // the image mirrored about its edge (cv::BORDER_REFLECT_101)
+  kConstant,  // black (torchvision's fill=0)
+};
+
+// Rotates `image` by `degrees` (counter-clockwise, about its centre, bilinear), keeping its size.
+// `degrees` must be finite.
+absl::Status Rotate(cv::Mat& image, double degrees, Border border);
+
+// Rotates `image` by an angle drawn uniformly from [-max_degrees, max_degrees], max_degrees in
+// [0, 180] (torchvision's RandomRotation(max_degrees)).
+absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
+                            std::mt19937_64& rng);
+
+// torchvision's RandomResizedCrop: a box covering a random fraction of the area in [min_scale,
+// max_scale] with an aspect ratio (width / height) log-uniform in [min_ratio, max_ratio], resized
+// to height x width.
+struct ResizedCropOptions {
+  int height = 224;
+  int width = 224;
+  double min_scale = 0.08;
+  double max_scale = 1.0;
+  double min_ratio = 3.0 / 4.0;
+  double max_ratio = 4.0 / 3.0;
+};
+
+// OK when sizes are positive (at most 30000), 0 < min_scale <= max_scale <= 1 and
+// 0 < min_ratio <= max_ratio.
+absl::Status ValidateResizedCropOptions(const ResizedCropOptions& options);
+
+// The box RandomResizedCrop cuts from an image of `size`: up to ten draws for a box that fits,
+// then torchvision's fallback (the whole image, or its centre trimmed to the nearest allowed
+// ratio).
+absl::StatusOr<cv::Rect> SampleResizedCropBox(cv::Size size, const ResizedCropOptions& options,
+                                              std::mt19937_64& rng);
+
+// Replaces `image` by a random box of it resized to options.height x options.width (INTER_AREA
+// when shrinking, INTER_LINEAR when enlarging).
+//
+// Example:
+//   std::mt19937_64 rng = MakeGenerator(seed, epoch, index);
+//   RETURN_IF_ERROR(RandomResizedCrop(image, {/*height=*/224, /*width=*/224}, rng));
+absl::Status RandomResizedCrop(cv::Mat& image, const ResizedCropOptions& options,
+                               std::mt19937_64& rng);
+
+}  // namespace fauna
+
+#endif  // FAUNA_DATA_AUGMENT_GEOMETRIC_H_

@@ -1,0 +1,206 @@
+#include "data/augment/geometric.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+
+#include "core/seed.h"
+
+namespace fauna {
+namespace {
+
+using ::testing::HasSubstr;
+
+cv::Mat Noise(int width, int height, int seed = 1) {
+  cv::Mat image(height, width, CV_8UC3);
+  cv::RNG rng(seed);
+  rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+  return image;
+}
+
+bool Same(const cv::Mat& a, const cv::Mat& b) {
+  return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
+}
+
+void ExpectInvalid(const absl::Status& status, const std::string& fragment) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr(fragment));
+}
+
+TEST(Flip, MirrorsAndTwiceIsIdentity) {
+  const cv::Mat original = Noise(7, 5);
+  cv::Mat image = original.clone();
+  ASSERT_TRUE(HorizontalFlip(image).ok());
+  EXPECT_EQ(image.at<cv::Vec3b>(2, 0), original.at<cv::Vec3b>(2, 6));
+  EXPECT_FALSE(Same(image, original));
+  ASSERT_TRUE(HorizontalFlip(image).ok());
+  EXPECT_TRUE(Same(image, original));
+
+  ASSERT_TRUE(VerticalFlip(image).ok());
+  EXPECT_EQ(image.at<cv::Vec3b>(0, 3), original.at<cv::Vec3b>(4, 3));
+  ASSERT_TRUE(VerticalFlip(image).ok());
+  EXPECT_TRUE(Same(image, original));
+}
+
+TEST(RandomFlip, ProbabilityZeroOneAndAboutHalf) {
+  const cv::Mat original = Noise(6, 4);
+  std::mt19937_64 rng = MakeGenerator(/*seed=*/3);
+  int flipped = 0;
+  for (int i = 0; i < 400; ++i) {
+    cv::Mat never = original.clone();
+    ASSERT_TRUE(RandomHorizontalFlip(never, /*p=*/0.0, rng).ok());
+    EXPECT_TRUE(Same(never, original));
+    cv::Mat always = original.clone();
+    ASSERT_TRUE(RandomVerticalFlip(always, /*p=*/1.0, rng).ok());
+    EXPECT_FALSE(Same(always, original));
+    cv::Mat maybe = original.clone();
+    ASSERT_TRUE(RandomHorizontalFlip(maybe, /*p=*/0.5, rng).ok());
+    flipped += Same(maybe, original) ? 0 : 1;
+  }
+  EXPECT_GT(flipped, 150);
+  EXPECT_LT(flipped, 250);
+}
+
+TEST(RandomFlip, SameGeneratorSameResult) {
+  for (uint64_t index = 0; index < 20; ++index) {
+    cv::Mat a = Noise(5, 5);
+    cv::Mat b = a.clone();
+    std::mt19937_64 rng_a = MakeGenerator(/*seed=*/9, /*epoch=*/1, index);
+    std::mt19937_64 rng_b = MakeGenerator(/*seed=*/9, /*epoch=*/1, index);
+    ASSERT_TRUE(RandomHorizontalFlip(a, 0.5, rng_a).ok());
+    ASSERT_TRUE(RandomHorizontalFlip(b, 0.5, rng_b).ok());
+    EXPECT_TRUE(Same(a, b));
+  }
+}
+
+TEST(RandomFlip, BadProbabilityOrImageIsAnError) {
+  cv::Mat image = Noise(4, 4);
+  std::mt19937_64 rng(1);
+  ExpectInvalid(RandomHorizontalFlip(image, -0.1, rng), "probability");
+  ExpectInvalid(RandomVerticalFlip(image, 1.5, rng), "probability");
+  ExpectInvalid(RandomVerticalFlip(image, std::nan(""), rng), "probability");
+  cv::Mat empty;
+  ExpectInvalid(HorizontalFlip(empty), "empty");
+  cv::Mat grey(4, 4, CV_8UC1);
+  ExpectInvalid(RandomHorizontalFlip(grey, 0.5, rng), "CV_8UC3");
+  cv::Mat floats(4, 4, CV_32FC3);
+  ExpectInvalid(VerticalFlip(floats), "CV_8UC3");
+}
+
+TEST(Rotate, ZeroIsIdentityAndQuarterTurnMatchesCvRotate) {
+  const cv::Mat original = Noise(9, 9);
+  for (Border border : {Border::kReflect, Border::kConstant}) {
+    cv::Mat image = original.clone();
+    ASSERT_TRUE(Rotate(image, 0.0, border).ok());
+    EXPECT_TRUE(Same(image, original));
+    ASSERT_TRUE(Rotate(image, 90.0, border).ok());
+    cv::Mat expected;
+    cv::rotate(original, expected, cv::ROTATE_90_COUNTERCLOCKWISE);
+    EXPECT_LE(cv::norm(image, expected, cv::NORM_INF), 1.0);
+  }
+}
+
+TEST(Rotate, BorderFillsTheCorners) {
+  cv::Mat white(20, 20, CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::Mat constant = white.clone();
+  ASSERT_TRUE(Rotate(constant, 45.0, Border::kConstant).ok());
+  EXPECT_EQ(constant.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
+  EXPECT_EQ(constant.at<cv::Vec3b>(10, 10), cv::Vec3b(255, 255, 255));
+  cv::Mat reflect = white.clone();
+  ASSERT_TRUE(Rotate(reflect, 45.0, Border::kReflect).ok());
+  EXPECT_EQ(reflect.at<cv::Vec3b>(0, 0), cv::Vec3b(255, 255, 255));
+}
+
+TEST(RandomRotation, DeterministicBoundedAndChecked) {
+  const cv::Mat original = Noise(16, 12);
+  cv::Mat a = original.clone();
+  cv::Mat b = original.clone();
+  std::mt19937_64 rng_a = MakeGenerator(5, 0, 7);
+  std::mt19937_64 rng_b = MakeGenerator(5, 0, 7);
+  ASSERT_TRUE(RandomRotation(a, 30, Border::kReflect, rng_a).ok());
+  ASSERT_TRUE(RandomRotation(b, 30, Border::kReflect, rng_b).ok());
+  EXPECT_TRUE(Same(a, b));
+  EXPECT_FALSE(Same(a, original));
+  EXPECT_EQ(a.size(), original.size());
+
+  cv::Mat zero = original.clone();
+  ASSERT_TRUE(RandomRotation(zero, 0, Border::kConstant, rng_a).ok());
+  EXPECT_TRUE(Same(zero, original));
+
+  ExpectInvalid(RandomRotation(a, -1, Border::kReflect, rng_a), "max_degrees");
+  ExpectInvalid(RandomRotation(a, 181, Border::kReflect, rng_a), "max_degrees");
+  ExpectInvalid(Rotate(a, std::numeric_limits<double>::infinity(), Border::kReflect), "finite");
+  cv::Mat empty;
+  ExpectInvalid(RandomRotation(empty, 10, Border::kReflect, rng_a), "empty");
+}
+
+TEST(RandomResizedCrop, OutputSizeBoxesWithinLimitsAndDeterministic) {
+  const cv::Mat original = Noise(64, 48);
+  ResizedCropOptions options{/*height=*/20, /*width=*/30, /*min_scale=*/0.2, /*max_scale=*/0.6};
+  for (uint64_t index = 0; index < 50; ++index) {
+    std::mt19937_64 rng = MakeGenerator(2, 0, index);
+    absl::StatusOr<cv::Rect> box = SampleResizedCropBox(original.size(), options, rng);
+    ASSERT_TRUE(box.ok()) << box.status();
+    EXPECT_TRUE((*box & cv::Rect(0, 0, 64, 48)) == *box);
+    const double scale = box->area() / (64.0 * 48.0);
+    const double ratio = static_cast<double>(box->width) / box->height;
+    EXPECT_GE(scale, 0.18);
+    EXPECT_LE(scale, 0.63);
+    EXPECT_GE(ratio, 0.75 * 0.9);
+    EXPECT_LE(ratio, 4.0 / 3.0 * 1.1);
+
+    cv::Mat a = original.clone();
+    cv::Mat b = original.clone();
+    std::mt19937_64 rng_a = MakeGenerator(2, 1, index);
+    std::mt19937_64 rng_b = MakeGenerator(2, 1, index);
+    ASSERT_TRUE(RandomResizedCrop(a, options, rng_a).ok());
+    ASSERT_TRUE(RandomResizedCrop(b, options, rng_b).ok());
+    EXPECT_EQ(a.size(), cv::Size(30, 20));
+    EXPECT_EQ(a.type(), CV_8UC3);
+    EXPECT_TRUE(Same(a, b));
+  }
+}
+
+TEST(RandomResizedCrop, FullScaleAndRatioOfTheImageIsTheWholeImage) {
+  const cv::Mat original = Noise(40, 20);
+  ResizedCropOptions options{/*height=*/20, /*width=*/40, /*min_scale=*/1.0, /*max_scale=*/1.0,
+                             /*min_ratio=*/2.0, /*max_ratio=*/2.0};
+  cv::Mat image = original.clone();
+  std::mt19937_64 rng(4);
+  ASSERT_TRUE(RandomResizedCrop(image, options, rng).ok());
+  EXPECT_TRUE(Same(image, original));
+}
+
+TEST(RandomResizedCrop, FallsBackToTheCentreWhenNoBoxFits) {
+  // A 100x10 strip cannot hold a box of ratio at most 2 covering 90% of it: centre 20x10.
+  ResizedCropOptions options{/*height=*/8, /*width=*/8, /*min_scale=*/0.9, /*max_scale=*/1.0,
+                             /*min_ratio=*/1.0, /*max_ratio=*/2.0};
+  std::mt19937_64 rng(8);
+  absl::StatusOr<cv::Rect> box = SampleResizedCropBox(cv::Size(100, 10), options, rng);
+  ASSERT_TRUE(box.ok());
+  EXPECT_EQ(*box, cv::Rect(40, 0, 20, 10));
+}
+
+TEST(RandomResizedCrop, BadOptionsAreErrors) {
+  cv::Mat image = Noise(10, 10);
+  std::mt19937_64 rng(1);
+  ExpectInvalid(RandomResizedCrop(image, {/*height=*/0, /*width=*/10}, rng), "output size");
+  ExpectInvalid(RandomResizedCrop(image, {/*height=*/10, /*width=*/-2}, rng), "output size");
+  ExpectInvalid(RandomResizedCrop(image, {10, 10, /*min_scale=*/0.0, 1.0}, rng), "scale");
+  ExpectInvalid(RandomResizedCrop(image, {10, 10, /*min_scale=*/0.5, /*max_scale=*/0.4}, rng),
+                "scale");
+  ExpectInvalid(RandomResizedCrop(image, {10, 10, 0.5, /*max_scale=*/1.5}, rng), "scale");
+  ExpectInvalid(RandomResizedCrop(image, {10, 10, 0.5, 1.0, /*min_ratio=*/-1, 1.0}, rng), "ratio");
+  ExpectInvalid(RandomResizedCrop(image, {10, 10, 0.5, 1.0, /*min_ratio=*/2, /*max_ratio=*/1}, rng),
+                "ratio");
+  cv::Mat empty;
+  ExpectInvalid(RandomResizedCrop(empty, {}, rng), "empty");
+  EXPECT_EQ(image.size(), cv::Size(10, 10));  // untouched by the failures
+}
+
+}  // namespace
+}  // namespace fauna

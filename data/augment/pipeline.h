@@ -1,0 +1,81 @@
+// A sequence of augmentations applied to one image with one generator, built from a short spec
+// string (a flag or a recipe line) and checked when built, so that a bad parameter is an error at
+// start-up rather than halfway through an epoch.
+#ifndef FAUNA_DATA_AUGMENT_PIPELINE_H_
+#define FAUNA_DATA_AUGMENT_PIPELINE_H_
+
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace fauna {
+
+// Augmentations in order. Copyable; Apply() is const and may run on many threads at once (each
+// with its own generator).
+//
+// A spec is a comma-separated list of steps, each `name` or `name(key=value, ...)`; ranges are
+// `low:high`. Steps and their keys (defaults in brackets):
+//   hflip(p [0.5])                         RandomHorizontalFlip
+//   vflip(p [0.5])                         RandomVerticalFlip
+//   rotate(degrees [15], border [constant] | reflect)       RandomRotation
+//   resized_crop(size [224] | height, width, scale [0.08:1], ratio [0.75:1.3333])
+//                                          RandomResizedCrop
+//   resize(size [224], center_crop [false])                 ResizeImage
+//   noise(sigma [25], p [1])               RandomGaussianNoise, sigma in pixel levels
+//   occlude(p [1], area [0.02:0.33], ratio [0.3:3.3], fill [gray] | black | noise)
+//                                          RandomOcclusion
+//   partial(region [left] | right | top | bottom | center | side | window, keep [0.5],
+//           resize_back [true])            PartialView
+// "" and "none" are the empty pipeline.
+//
+// Example:
+//   ASSIGN_OR_RETURN(Pipeline train, Pipeline::Parse(
+//       "resized_crop(size=224), hflip, vflip(p=0.5), rotate(degrees=15)"));
+//   std::mt19937_64 rng = MakeGenerator(seed, epoch, index);
+//   ASSIGN_OR_RETURN(cv::Mat augmented, train.Apply(image, rng));
+class Pipeline {
+ public:
+  // One step: changes the image in place, drawing from the generator only.
+  using Transform = std::function<absl::Status(cv::Mat& image, std::mt19937_64& rng)>;
+
+  // The empty pipeline (Apply copies the image).
+  Pipeline() = default;
+
+  // Builds a pipeline from `spec` (see above). Unknown steps or keys, malformed numbers and
+  // parameters out of range are invalid-argument errors naming the step.
+  static absl::StatusOr<Pipeline> Parse(const std::string& spec);
+
+  // Appends a step of your own; `description` stands for it in spec().
+  Pipeline& Add(std::string description, Transform transform);
+
+  // Runs every step on `image` in place. A failing step (say, an image of the wrong type) is an
+  // error naming it.
+  absl::Status ApplyInPlace(cv::Mat& image, std::mt19937_64& rng) const;
+
+  // Runs every step on a copy of `image` (which may be a read-only view, such as
+  // DecodedCache::Get) and returns the copy.
+  absl::StatusOr<cv::Mat> Apply(const cv::Mat& image, std::mt19937_64& rng) const;
+
+  // The canonical spec, every parameter spelled out; Parse(spec()) builds the same pipeline.
+  std::string spec() const;
+
+  size_t size() const { return steps_.size(); }
+  bool empty() const { return steps_.empty(); }
+
+ private:
+  struct Step {
+    std::string description;
+    Transform transform;
+  };
+  std::vector<Step> steps_;
+};
+
+}  // namespace fauna
+
+#endif  // FAUNA_DATA_AUGMENT_PIPELINE_H_

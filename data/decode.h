@@ -1,0 +1,86 @@
+// Decoding image files into 8-bit RGB at a training size. JPEGs much larger than the target are
+// decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (OpenCV's IMREAD_REDUCED_COLOR_*), which is
+// several times faster than a full decode and a resize, and gives nearly the same pixels.
+#ifndef FAUNA_DATA_DECODE_H_
+#define FAUNA_DATA_DECODE_H_
+
+#include <cstdint>
+#include <string>
+
+#include <opencv2/core/mat.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace fauna {
+
+// Larger sides than this are refused before decoding: such a file is damaged or not a photograph,
+// and decoding it could take gigabytes.
+inline constexpr int kMaxImageSide = 30000;
+
+// Chooses the interpolation from the direction of the resize: cv::INTER_AREA when shrinking,
+// cv::INTER_LINEAR when enlarging.
+inline constexpr int kAutoInterpolation = -1;
+
+// How an image becomes a `size` x `size` training image.
+struct DecodeOptions {
+  // Side of the output, in pixels (> 0).
+  int size = 224;
+  // false: resize to size x size, ignoring the aspect ratio (the studies' "resize to 224x224").
+  // true: resize the shorter side to `size` keeping the aspect ratio, then cut the centre
+  // size x size square (torchvision's Resize(size) + CenterCrop(size)).
+  bool center_crop = false;
+  // kAutoInterpolation, or one of cv::INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_AREA,
+  // INTER_LANCZOS4.
+  int interpolation = kAutoInterpolation;
+};
+
+// OK when `options` are usable; otherwise an invalid-argument error saying which field is wrong.
+absl::Status ValidateDecodeOptions(const DecodeOptions& options);
+
+// Format and size of an image file, read from its first bytes without decoding it.
+struct ImageHeader {
+  enum class Format { kJpeg, kPng, kOther };
+  Format format = Format::kOther;
+  // Stored size; 0 for kOther (only JPEG and PNG headers are parsed). A JPEG's EXIF orientation
+  // may swap them once decoded.
+  int width = 0;
+  int height = 0;
+};
+
+// Parses the header of an encoded image held in memory. JPEG and PNG files are walked marker by
+// marker (chunk by chunk) to the end, so a truncated file is an error rather than a half-grey
+// image; other formats are recognised by nothing and come back as kOther. `name` names the data in
+// errors (usually its path).
+absl::StatusOr<ImageHeader> ParseImageHeader(const std::string& bytes, const std::string& name);
+
+// The libjpeg scale denominator (1, 2, 4 or 8) that DecodeBytes uses for a `width` x `height`
+// JPEG: the largest one that still leaves the shorter side at least `options.size`, so the final
+// resize never enlarges.
+int ReducedDecodeFactor(int width, int height, const DecodeOptions& options);
+
+// Decodes an encoded image held in memory (JPEG, PNG, BMP, TIFF, WebP, PPM: whatever OpenCV
+// reads) into a `options.size` x `options.size` CV_8UC3 RGB image. Grey, palette, RGBA (alpha is
+// dropped) and 16-bit images all become 8-bit RGB. `name` names the data in errors.
+absl::StatusOr<cv::Mat> DecodeBytes(const std::string& bytes, const std::string& name,
+                                    const DecodeOptions& options);
+
+// Reads and decodes the image file at `path` (see DecodeBytes). A missing, empty, truncated,
+// non-image or absurdly large (> kMaxImageSide a side) file is an error naming it.
+//
+// Example:
+//   ASSIGN_OR_RETURN(cv::Mat rgb, DecodeFile(path, {/*size=*/224, /*center_crop=*/true}));
+absl::StatusOr<cv::Mat> DecodeFile(const std::string& path, const DecodeOptions& options);
+
+// Decodes `path` at its own size (no resize), as CV_8UC3 RGB; for sources that crop or resize
+// themselves.
+absl::StatusOr<cv::Mat> DecodeFileFullSize(const std::string& path);
+
+// Resizes (and, with options.center_crop, centre-crops) an in-memory CV_8UC3 image to
+// options.size x options.size. The result never shares data with `rgb`. An empty image, another
+// type than CV_8UC3 or bad options are invalid-argument errors.
+absl::StatusOr<cv::Mat> ResizeImage(const cv::Mat& rgb, const DecodeOptions& options);
+
+}  // namespace fauna
+
+#endif  // FAUNA_DATA_DECODE_H_
