@@ -12,6 +12,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "absl/status/statusor.h"
+#include "data/decode.h"
 
 namespace fauna {
 
@@ -35,6 +36,14 @@ class ImageSource {
   // Item `index` as an 8-bit, 3-channel image in RGB order (CV_8UC3), any size. An unreadable,
   // truncated, empty or non-image file is an error naming it, never a crash.
   virtual absl::StatusOr<cv::Mat> Load(int64_t index) const = 0;
+
+  // Item `index` decoded at the size `options` ask for: Load() then ResizeImage(). Sources of
+  // files override it with DecodeFile(), which decodes large JPEGs at reduced size directly.
+  virtual absl::StatusOr<cv::Mat> LoadResized(int64_t index, const DecodeOptions& options) const {
+    absl::StatusOr<cv::Mat> rgb = Load(index);
+    if (!rgb.ok()) return rgb.status();
+    return ResizeImage(*rgb, options);
+  }
 };
 
 }  // namespace fauna

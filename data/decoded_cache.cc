@@ -1,4 +1,4 @@
-#include "data/cache.h"
+#include "data/decoded_cache.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -153,8 +153,7 @@ absl::Status WriteCache(int fd, const std::string& temp_path, const ImageSource&
     for (int64_t i = next++; i < static_cast<int64_t>(count); i = next++) {
       absl::Status status;
       try {
-        absl::StatusOr<cv::Mat> loaded = source.Load(i);
-        if (loaded.ok()) loaded = ResizeImage(*loaded, options);
+        absl::StatusOr<cv::Mat> loaded = source.LoadResized(i, options);
         if (loaded.ok()) {
           std::memcpy(bytes + layout.pixels_offset + i * layout.item_bytes, loaded->data,
                       layout.item_bytes);

@@ -1,4 +1,4 @@
-#include "data/cache.h"
+#include "data/decoded_cache.h"
 
 #include <chrono>
 #include <cstdlib>

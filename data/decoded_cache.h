@@ -1,7 +1,7 @@
 // A cache of decoded, resized images: one memory-mapped file per split, so that later epochs and
 // later runs skip JPEG decoding altogether and read pixels straight from the page cache.
-#ifndef FAUNA_DATA_CACHE_H_
-#define FAUNA_DATA_CACHE_H_
+#ifndef FAUNA_DATA_DECODED_CACHE_H_
+#define FAUNA_DATA_DECODED_CACHE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -114,4 +114,4 @@ class DecodedCache {
 
 }  // namespace fauna
 
-#endif  // FAUNA_DATA_CACHE_H_
+#endif  // FAUNA_DATA_DECODED_CACHE_H_
