@@ -19,7 +19,7 @@ namespace fauna {
 struct ClassFolderOptions {
   // "" for root/<class>/<image>; a subfolder name such as "train" or "val" for
   // root/<split>/<class>/<image> (AFHQ).
-  std::string split;
+  std::string split = "";
   // Passed to ReadImageRgb: decode at 1/reduce of the size (1, 2, 4 or 8).
   int reduce = 1;
 };
