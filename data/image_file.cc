@@ -69,7 +69,8 @@ HeaderInfo ParseHeader(const std::string& b) {
   const size_t n = b.size();
   if (n >= 3 && Byte(b, 0) == 0xFF && Byte(b, 1) == 0xD8 && Byte(b, 2) == 0xFF) {
     ParseJpegHeader(b, info);
-  } else if (n >= 24 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 && b.compare(12, 4, "IHDR") == 0) {
+  } else if (n >= 24 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 &&
+             b.compare(12, 4, "IHDR") == 0) {
     info.width = Be32(b, 16);
     info.height = Be32(b, 20);
     info.has_size = true;
@@ -183,7 +184,8 @@ absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::stri
   // libjpeg decodes a cut-off JPEG without complaint, filling the missing rows with gray.
   if (header.is_jpeg && header.jpeg_scan != std::string::npos &&
       bytes.find("\xFF\xD9", header.jpeg_scan) == std::string::npos) {
-    return absl::InvalidArgumentError(name + ": not a readable image (truncated JPEG: no end marker)");
+    return absl::InvalidArgumentError(name +
+                                      ": not a readable image (truncated JPEG: no end marker)");
   }
   const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
                        const_cast<char*>(bytes.data()));

@@ -94,8 +94,9 @@ std::string PalettePng() {
 TEST(ReadImageRgb, ReadsEveryFormatAsRgb) {
   const cv::Mat bgr = Quadrants();
   // Lossless formats come back exactly; JPEG and lossy WebP within a small tolerance.
-  for (const auto& [ext, tolerance] :
-       std::vector<std::pair<std::string, int>>{{"png", 0}, {"bmp", 0}, {"jpg", 12}, {"webp", 12}}) {
+  const std::vector<std::pair<std::string, int>> formats = {
+      {"png", 0}, {"bmp", 0}, {"jpg", 12}, {"webp", 12}};
+  for (const auto& [ext, tolerance] : formats) {
     SCOPED_TRACE(ext);
     const std::string path = TempPath("quadrants." + ext);
     ASSERT_TRUE(cv::imwrite(path, bgr));

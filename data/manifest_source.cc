@@ -147,7 +147,9 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
     if (Trim(line).empty()) continue;
     const std::string where = manifest_path + ":" + std::to_string(line_number) + ": ";
     absl::StatusOr<std::vector<std::string>> fields = ParseCsvLine(line);
-    if (!fields.ok()) return absl::InvalidArgumentError(where + std::string(fields.status().message()));
+    if (!fields.ok()) {
+      return absl::InvalidArgumentError(where + std::string(fields.status().message()));
+    }
     if (!seen_first) {
       seen_first = true;
       const bool is_header = fields->size() >= 2 && Lower((*fields)[0]) == "path" &&

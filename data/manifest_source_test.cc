@@ -209,7 +209,8 @@ TEST(ManifestSource, PathsEscapingTheRootAreRejected) {
               HasSubstr("manifest.csv:2: path img/../../x/b.jpg is outside"));
   EXPECT_THAT(OpenError(root, "a.jpg,cat\n/etc/passwd,dog\n"),
               HasSubstr("manifest.csv:2: path /etc/passwd is outside"));
-  EXPECT_THAT(OpenError(root, "a.jpg,cat\n.,dog\n"), HasSubstr("manifest.csv:2: path . is outside"));
+  EXPECT_THAT(OpenError(root, "a.jpg,cat\n.,dog\n"),
+              HasSubstr("manifest.csv:2: path . is outside"));
   // A sibling folder whose name starts like the root's is outside too.
   EXPECT_THAT(OpenError(root, "a.jpg,cat\n../escape_twin/b.jpg,dog\n"), HasSubstr("is outside"));
   // An absolute path inside the root is fine.
@@ -322,7 +323,9 @@ class InMemorySource : public ImageSource {
   const std::vector<std::string>& class_names() const override { return names_; }
   int64_t size() const override { return 2; }
   int64_t label(int64_t index) const override { return index; }
-  std::string describe(int64_t index) const override { return "idx:train:" + std::to_string(index); }
+  std::string describe(int64_t index) const override {
+    return "idx:train:" + std::to_string(index);
+  }
   absl::StatusOr<cv::Mat> Load(int64_t) const override { return cv::Mat(2, 2, CV_8UC3); }
 
  private:
