@@ -69,9 +69,12 @@ def _libtorch_repository_impl(ctx):
             gloo = ["-L" + candidate.rsplit("/", 1)[0], "-lgloo"]
             break
 
-    # --no-as-needed keeps libtorch_cuda linked although no symbol of it is named directly.
+    # --no-as-needed keeps libtorch_cuda linked although no symbol of it is named directly. It stays
+    # on (Bazel links with -no-as-needed anyway): turning --as-needed on here would drop the
+    # libraries after these (abseil...) from a test whose own objects name none of their symbols,
+    # although a project library it loads does.
     linkopts = ["-L" + libdir, "-Wl,-rpath," + libdir, "-Wl,--no-as-needed"]
-    linkopts += ["-l" + lib for lib in libs] + gloo + ["-Wl,--as-needed", "-lpthread"]
+    linkopts += ["-l" + lib for lib in libs] + gloo + ["-lpthread"]
 
     ctx.file("BUILD.bazel", """\
 load("@rules_cc//cc:defs.bzl", "cc_library")
