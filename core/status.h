@@ -16,10 +16,14 @@
 //
 // Example:
 //   RETURN_IF_ERROR(WriteSafetensors(path, tensors));
-#define RETURN_IF_ERROR(expr)                                  \
-  do {                                                         \
-    ::absl::Status fauna_status_ = ::fauna::internal::ToStatus(expr); \
-    if (!fauna_status_.ok()) return fauna_status_;             \
+#define RETURN_IF_ERROR(expr) \
+  FAUNA_RETURN_IF_ERROR_IMPL_(FAUNA_STATUS_CONCAT_(fauna_status_, __COUNTER__), expr)
+
+// __COUNTER__ gives nested uses (a lambda inside the argument) names of their own.
+#define FAUNA_RETURN_IF_ERROR_IMPL_(status, expr)                   \
+  do {                                                              \
+    ::absl::Status status = ::fauna::internal::ToStatus(expr);      \
+    if (!status.ok()) return status;                                \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); returns its status when it is not OK, otherwise moves
@@ -28,7 +32,7 @@
 // Example:
 //   ASSIGN_OR_RETURN(NamedTensors tensors, ReadSafetensors(path));
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
-  FAUNA_ASSIGN_OR_RETURN_IMPL_(FAUNA_STATUS_CONCAT_(fauna_statusor_, __LINE__), lhs, rexpr)
+  FAUNA_ASSIGN_OR_RETURN_IMPL_(FAUNA_STATUS_CONCAT_(fauna_statusor_, __COUNTER__), lhs, rexpr)
 
 #define FAUNA_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                 \

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "core/status.h"
+#include "data/decode.h"
 #include "data/image_file.h"
 
 namespace fauna {
@@ -123,6 +124,14 @@ absl::StatusOr<cv::Mat> ClassFolderSource::Load(int64_t index) const {
                                  std::to_string(size()) + ") of " + folder_);
   }
   return ReadImageRgb(paths_[index], reduce_);
+}
+
+absl::StatusOr<cv::Mat> ClassFolderSource::LoadResized(int64_t index, const DecodeOptions& options) const {
+  if (index < 0 || index >= size()) {
+    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
+                                 std::to_string(size()) + ") of " + folder_);
+  }
+  return DecodeFile(paths_[index], options);
 }
 
 }  // namespace fauna

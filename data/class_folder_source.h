@@ -48,6 +48,8 @@ class ClassFolderSource : public ImageSource {
   std::string describe(int64_t index) const override { return paths_[index]; }
   // ReadImageRgb of the image's file; OutOfRange for an index outside [0, size()).
   absl::StatusOr<cv::Mat> Load(int64_t index) const override;
+  // DecodeFile of the image's file: large JPEGs are decoded at reduced size directly.
+  absl::StatusOr<cv::Mat> LoadResized(int64_t index, const DecodeOptions& options) const override;
 
   // The folder the class folders are in: root, or root/split.
   const std::string& folder() const { return folder_; }

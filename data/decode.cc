@@ -1,13 +1,7 @@
 #include "data/decode.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include <opencv2/imgcodecs.hpp>
@@ -15,6 +9,7 @@
 
 #include "core/cv_status.h"
 #include "core/status.h"
+#include "data/image_file.h"
 
 namespace fauna {
 namespace {
@@ -127,60 +122,9 @@ absl::StatusOr<ImageHeader> ParsePng(const std::string& bytes, const std::string
   return header;
 }
 
-absl::Status CheckSides(int width, int height, const std::string& name) {
-  if (width > kMaxImageSide || height > kMaxImageSide) {
-    return absl::InvalidArgumentError(name + ": image of " + std::to_string(width) + "x" +
-                                      std::to_string(height) + " pixels is larger than " +
-                                      std::to_string(kMaxImageSide) + " a side");
-  }
-  return absl::OkStatus();
-}
-
 int ChooseInterpolation(const cv::Size& from, const cv::Size& to, int requested) {
   if (requested != kAutoInterpolation) return requested;
   return (to.width <= from.width && to.height <= from.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
-}
-
-// Decodes to CV_8UC3 RGB at 1/`factor` scale (libjpeg's own scaling for JPEGs).
-absl::StatusOr<cv::Mat> DecodeToRgb(const std::string& bytes, const std::string& name,
-                                    int factor) {
-  int flags = cv::IMREAD_COLOR;
-  if (factor == 2) flags = cv::IMREAD_REDUCED_COLOR_2;
-  if (factor == 4) flags = cv::IMREAD_REDUCED_COLOR_4;
-  if (factor == 8) flags = cv::IMREAD_REDUCED_COLOR_8;
-  ASSIGN_OR_RETURN(cv::Mat rgb, GuardCv("decoding " + name, [&]() -> absl::StatusOr<cv::Mat> {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
-                         const_cast<char*>(bytes.data()));
-    cv::Mat bgr = cv::imdecode(buffer, flags);
-    if (bgr.empty()) {
-      return absl::InvalidArgumentError(name + ": not an image OpenCV can decode");
-    }
-    if (bgr.type() != CV_8UC3) {
-      return absl::InternalError(name + ": decoder returned an unexpected pixel type");
-    }
-    cv::Mat out;
-    cv::cvtColor(bgr, out, cv::COLOR_BGR2RGB);
-    return out;
-  }));
-  RETURN_IF_ERROR(CheckSides(rgb.cols, rgb.rows, name));
-  return rgb;
-}
-
-absl::StatusOr<std::string> ReadImageFile(const std::string& path) {
-  struct stat info;
-  if (::stat(path.c_str(), &info) != 0) {
-    const int error = errno;
-    std::string message = path + ": cannot read image: " + std::strerror(error);
-    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(message);
-    return absl::PermissionDeniedError(message);
-  }
-  if (S_ISDIR(info.st_mode)) return absl::InvalidArgumentError(path + ": is a folder, not an image");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::PermissionDeniedError(path + ": cannot open image for reading");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::DataLossError(path + ": error while reading image");
-  if (bytes.empty()) return absl::InvalidArgumentError(path + ": empty file, not an image");
-  return bytes;
 }
 
 }  // namespace
@@ -211,7 +155,6 @@ absl::StatusOr<ImageHeader> ParseImageHeader(const std::string& bytes, const std
   } else if (bytes.size() < 8 && bytes.compare(0, bytes.size(), kPngSignature, bytes.size()) == 0) {
     return Truncated(name, "PNG");
   }
-  RETURN_IF_ERROR(CheckSides(header.width, header.height, name));
   return header;
 }
 
@@ -231,7 +174,7 @@ absl::StatusOr<cv::Mat> DecodeBytes(const std::string& bytes, const std::string&
   const int factor = header.format == ImageHeader::Format::kJpeg
                          ? ReducedDecodeFactor(header.width, header.height, options)
                          : 1;
-  ASSIGN_OR_RETURN(cv::Mat rgb, DecodeToRgb(bytes, name, factor));
+  ASSIGN_OR_RETURN(cv::Mat rgb, DecodeImageRgb(bytes, name, factor));
   absl::StatusOr<cv::Mat> resized = ResizeImage(rgb, options);
   if (!resized.ok()) return Annotate(resized.status(), name);
   return resized;
@@ -239,14 +182,8 @@ absl::StatusOr<cv::Mat> DecodeBytes(const std::string& bytes, const std::string&
 
 absl::StatusOr<cv::Mat> DecodeFile(const std::string& path, const DecodeOptions& options) {
   RETURN_IF_ERROR(ValidateDecodeOptions(options));
-  ASSIGN_OR_RETURN(std::string bytes, ReadImageFile(path));
+  ASSIGN_OR_RETURN(std::string bytes, ReadImageFileBytes(path));
   return DecodeBytes(bytes, path, options);
-}
-
-absl::StatusOr<cv::Mat> DecodeFileFullSize(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadImageFile(path));
-  RETURN_IF_ERROR(ParseImageHeader(bytes, path).status());
-  return DecodeToRgb(bytes, path, /*factor=*/1);
 }
 
 absl::StatusOr<cv::Mat> ResizeImage(const cv::Mat& rgb, const DecodeOptions& options) {

@@ -11,12 +11,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "data/image_file.h"
 
 namespace fauna {
-
-// Larger sides than this are refused before decoding: such a file is damaged or not a photograph,
-// and decoding it could take gigabytes.
-inline constexpr int kMaxImageSide = 30000;
 
 // Chooses the interpolation from the direction of the resize: cv::INTER_AREA when shrinking,
 // cv::INTER_LINEAR when enlarging.
@@ -59,22 +56,18 @@ absl::StatusOr<ImageHeader> ParseImageHeader(const std::string& bytes, const std
 // resize never enlarges.
 int ReducedDecodeFactor(int width, int height, const DecodeOptions& options);
 
-// Decodes an encoded image held in memory (JPEG, PNG, BMP, TIFF, WebP, PPM: whatever OpenCV
-// reads) into a `options.size` x `options.size` CV_8UC3 RGB image. Grey, palette, RGBA (alpha is
-// dropped) and 16-bit images all become 8-bit RGB. `name` names the data in errors.
+// Decodes an encoded image held in memory (see DecodeImageRgb in data/image_file.h: every format
+// OpenCV reads becomes 8-bit RGB) into a `options.size` x `options.size` CV_8UC3 RGB image, JPEGs
+// at reduced size where ReducedDecodeFactor allows. `name` names the data in errors.
 absl::StatusOr<cv::Mat> DecodeBytes(const std::string& bytes, const std::string& name,
                                     const DecodeOptions& options);
 
 // Reads and decodes the image file at `path` (see DecodeBytes). A missing, empty, truncated,
-// non-image or absurdly large (> kMaxImageSide a side) file is an error naming it.
+// non-image or absurdly large (see ReadImageRgb) file is an error naming it.
 //
 // Example:
 //   ASSIGN_OR_RETURN(cv::Mat rgb, DecodeFile(path, {/*size=*/224, /*center_crop=*/true}));
 absl::StatusOr<cv::Mat> DecodeFile(const std::string& path, const DecodeOptions& options);
-
-// Decodes `path` at its own size (no resize), as CV_8UC3 RGB; for sources that crop or resize
-// themselves.
-absl::StatusOr<cv::Mat> DecodeFileFullSize(const std::string& path);
 
 // Resizes (and, with options.center_crop, centre-crops) an in-memory CV_8UC3 image to
 // options.size x options.size. The result never shares data with `rgb`. An empty image, another

@@ -53,7 +53,7 @@ class FileSource : public ImageSource {
   int64_t label(int64_t index) const override { return index % 2; }
   std::string describe(int64_t index) const override { return paths_[index]; }
   absl::StatusOr<cv::Mat> Load(int64_t index) const override {
-    return DecodeFileFullSize(paths_[index]);
+    return ReadImageRgb(paths_[index]);
   }
 
  private:
@@ -128,7 +128,7 @@ TEST(DecodedCache, BuildsThenReusesAndHoldsTheResizedImages) {
     if (i == 2) {
       EXPECT_FALSE(cache.valid(i));
       EXPECT_THAT(cache.error(i), HasSubstr(source.describe(2)));
-      EXPECT_THAT(cache.error(i), HasSubstr("not an image"));
+      EXPECT_THAT(cache.error(i), HasSubstr("not a readable image"));
       EXPECT_EQ(cv::countNonZero(cache.Get(i).reshape(1)), 0);
       continue;
     }

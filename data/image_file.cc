@@ -196,7 +196,7 @@ absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::stri
   return ToRgb8(decoded, name);
 }
 
-absl::StatusOr<cv::Mat> ReadImageRgb(const std::string& path, int reduce) {
+absl::StatusOr<std::string> ReadImageFileBytes(const std::string& path) {
   std::error_code error;
   const std::filesystem::file_status status = std::filesystem::status(path, error);
   if (status.type() == std::filesystem::file_type::not_found) {
@@ -210,7 +210,11 @@ absl::StatusOr<cv::Mat> ReadImageRgb(const std::string& path, int reduce) {
     return absl::InvalidArgumentError(path + ": file of " + std::to_string(file_size) +
                                       " bytes is too large for an image");
   }
-  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  return ReadFile(path);
+}
+
+absl::StatusOr<cv::Mat> ReadImageRgb(const std::string& path, int reduce) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadImageFileBytes(path));
   return DecodeImageRgb(bytes, path, reduce);
 }
 

@@ -36,6 +36,10 @@ bool HasImageExtension(const std::string& path);
 //   ASSIGN_OR_RETURN(cv::Mat rgb, ReadImageRgb("afhq/train/cat/flickr_cat_000002.jpg"));
 absl::StatusOr<cv::Mat> ReadImageRgb(const std::string& path, int reduce = 1);
 
+// The bytes of an image file, refusing what cannot be one: NotFound for a missing file,
+// InvalidArgument for a folder or a file over kMaxImageFileBytes.
+absl::StatusOr<std::string> ReadImageFileBytes(const std::string& path);
+
 // ReadImageRgb for the bytes of an image file already in memory; `name` (a path, or any label)
 // is used in error messages only.
 absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::string& name,

@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/status.h"
+#include "data/decode.h"
 #include "data/image_file.h"
 
 namespace fauna {
@@ -253,6 +254,14 @@ absl::StatusOr<cv::Mat> ManifestSource::Load(int64_t index) const {
                                  std::to_string(size()) + ") of " + manifest_path_);
   }
   return ReadImageRgb(paths_[index], reduce_);
+}
+
+absl::StatusOr<cv::Mat> ManifestSource::LoadResized(int64_t index, const DecodeOptions& options) const {
+  if (index < 0 || index >= size()) {
+    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
+                                 std::to_string(size()) + ") of " + manifest_path_);
+  }
+  return DecodeFile(paths_[index], options);
 }
 
 absl::Status WriteManifest(const std::string& path, const ImageSource& source,

@@ -60,6 +60,8 @@ class ManifestSource : public ImageSource {
   std::string describe(int64_t index) const override { return paths_[index]; }
   // ReadImageRgb of the image's file; OutOfRange for an index outside [0, size()).
   absl::StatusOr<cv::Mat> Load(int64_t index) const override;
+  // DecodeFile of the image's file: large JPEGs are decoded at reduced size directly.
+  absl::StatusOr<cv::Mat> LoadResized(int64_t index, const DecodeOptions& options) const override;
 
   // The manifest line (1-based) item `index` came from, for messages.
   int64_t line(int64_t index) const { return lines_[index]; }
