@@ -60,7 +60,7 @@ BENCHMARK(BM_DecodeJpeg512To224Reduced);
 void BM_DecodeJpeg512To224Full(benchmark::State& state) {
   const std::string& path = JpegPath();
   for (auto _ : state) {
-    absl::StatusOr<cv::Mat> full = DecodeFileFullSize(path);
+    absl::StatusOr<cv::Mat> full = ReadImageRgb(path);
     if (!full.ok()) state.SkipWithError("decode failed");
     absl::StatusOr<cv::Mat> image = ResizeImage(*full, {/*size=*/224});
     benchmark::DoNotOptimize(image);
