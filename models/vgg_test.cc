@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -18,24 +19,56 @@ using testing::ModuleKeys;
 using testing::ParityFile;
 using testing::ReadKeysFile;
 
-TEST(Vgg, KeysAndShapesAreTorchvisionsWithAnyActivation) {
+// Full-width VGGs take about a second each to initialise, so each is built once.
+TEST(Vgg, KeysShapesAndParameterCountsAreTorchvisions) {
   auto plain = ReadKeysFile(ParityFile("vgg16_keys.txt"));
   auto bn = ReadKeysFile(ParityFile("vgg16_bn_keys.txt"));
   ASSERT_TRUE(plain.ok()) << plain.status();
   ASSERT_TRUE(bn.ok()) << bn.status();
-  EXPECT_EQ(ModuleKeys(*Vgg(VggOptions(/*depth=*/16))), *plain);
-  EXPECT_EQ(ModuleKeys(*Vgg(VggOptions(/*depth=*/16).batch_norm(true))), *bn);
-  // Activations hold no state; a linear one keeps its slot, so indices do not move.
-  EXPECT_EQ(ModuleKeys(*Vgg(VggOptions(/*depth=*/16).activation(Activation::kLinear))), *plain);
-  EXPECT_EQ(ModuleKeys(*Vgg(VggOptions(/*depth=*/16).batch_norm(true).activation(
-                Activation::kTanh))),
-            *bn);
+  Vgg vgg16(VggOptions(/*depth=*/16));
+  EXPECT_EQ(ModuleKeys(*vgg16), *plain);
+  EXPECT_EQ(CountParameters(*vgg16), 138'357'544);
+  Vgg vgg16_bn(VggOptions(/*depth=*/16).batch_norm(true));
+  EXPECT_EQ(ModuleKeys(*vgg16_bn), *bn);
+  EXPECT_EQ(CountParameters(*vgg16_bn), 138'365'992);
 }
 
-TEST(Vgg, ParameterCountsAreTorchvisions) {
-  EXPECT_EQ(CountParameters(*Vgg(VggOptions(/*depth=*/16))), 138'357'544);
-  EXPECT_EQ(CountParameters(*Vgg(VggOptions(/*depth=*/11))), 132'863'336);
-  EXPECT_EQ(CountParameters(*Vgg(VggOptions(/*depth=*/19).batch_norm(true))), 143'678'248);
+TEST(Vgg, ActivationsKeepTheKeys) {
+  // Activations hold no state; a linear one keeps its slot, so indices do not move.
+  for (const bool batch_norm : {false, true}) {
+    auto relu = ModuleKeys(*Vgg(VggOptions(/*depth=*/16).batch_norm(batch_norm).width(0.0625)));
+    for (const Activation a : {Activation::kTanh, Activation::kSigmoid, Activation::kLinear}) {
+      EXPECT_EQ(ModuleKeys(*Vgg(
+                    VggOptions(/*depth=*/16).batch_norm(batch_norm).width(0.0625).activation(a))),
+                relu)
+          << ActivationName(a);
+    }
+  }
+}
+
+TEST(Vgg, ParameterCountsOfOtherDepthsAreTorchvisions) {
+  // Full-width VGG11 and VGG19 are slow to build; at width 1/64 their counts follow from
+  // torchvision's layer tables (3x3 convolutions with bias, three linear layers).
+  struct Case {
+    int64_t depth;
+    std::vector<int64_t> convs;  // output channels at width 1
+  };
+  for (const Case& c : {Case{11, {64, 128, 256, 256, 512, 512, 512, 512}},
+                        Case{19, {64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512,
+                                  512, 512, 512}}}) {
+    const double width = 1.0 / 64;
+    int64_t expected = 0;
+    int64_t in = 3;
+    for (const int64_t out_full : c.convs) {
+      const int64_t out = std::llround(out_full * width);
+      expected += in * out * 9 + out;
+      in = out;
+    }
+    const int64_t hidden = std::llround(4096 * width);
+    expected += in * 49 * hidden + hidden + hidden * hidden + hidden + hidden * 10 + 10;
+    EXPECT_EQ(CountParameters(*Vgg(VggOptions(c.depth).width(width).num_classes(10))), expected)
+        << c.depth;
+  }
 }
 
 TEST(Vgg, OutputAndFeatureShapesAtSeveralSizesAndWidths) {
