@@ -5,6 +5,7 @@
 #define FAUNA_MODELS_BACKBONE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <ATen/core/Tensor.h>
@@ -17,7 +18,7 @@ namespace fauna {
 // Implementations: ResNetImpl, VggImpl, EndangeredCnnImpl, ConvEncoderImpl, ConvAutoencoderImpl.
 //
 // Example:
-//   Backbone model = ResNet(ResNetOptions(/*depth=*/50).num_classes(3));
+//   Backbone model = AsBackbone(ResNet(ResNetOptions(/*depth=*/50).num_classes(3)));
 //   at::Tensor f = model->features(images);  // [N, model->feature_dim()]
 class BackboneImpl : public torch::nn::Module {
  public:
@@ -37,8 +38,15 @@ class BackboneImpl : public torch::nn::Module {
   virtual std::string head_name() const = 0;
 };
 
-// A shared handle to any BackboneImpl; a ResNet, Vgg, ... converts to it.
+// A shared handle to any BackboneImpl (see AsBackbone).
 TORCH_MODULE(Backbone);
+
+// The same module as a Backbone: `holder` is a ResNet, Vgg, EndangeredCnn, ConvEncoder or
+// ConvAutoencoder (any holder whose module derives from BackboneImpl).
+template <typename Impl>
+Backbone AsBackbone(const torch::nn::ModuleHolder<Impl>& holder) {
+  return Backbone(std::shared_ptr<BackboneImpl>(holder.ptr()));
+}
 
 // A channel count scaled by a width multiplier: round(channels * width), at least 1.
 int64_t ScaleWidth(int64_t channels, double width);
