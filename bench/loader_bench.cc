@@ -65,7 +65,7 @@ absl::Status TimeEpochs(const std::string& mode, int epochs, int64_t size, Examp
 
 absl::Status Run() {
   if (FLAGS_root.empty()) return absl::InvalidArgumentError("--root is required");
-  at::set_num_threads(1);  // Parallelism comes from the loader's workers.
+  SetThreadCount(1);  // Parallelism comes from the loader's workers (LibTorch and OpenCV).
   ASSIGN_OR_RETURN(std::unique_ptr<ClassFolderSource> source, ClassFolderSource::Open(FLAGS_root));
   ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Parse(FLAGS_augment));
   DecodeOptions decode;
