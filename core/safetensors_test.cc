@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
+#include "core/test_tmp.h"
 
 namespace fauna {
 namespace {
@@ -17,17 +18,13 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string TempPath(const std::string& name) {
-  return (fs::path(std::getenv("TEST_TMPDIR")) / name).string();
-}
-
 // A safetensors file from a header text and raw data, written as the test says.
 std::string MakeFile(const std::string& name, const std::string& header, const std::string& data,
                      uint64_t declared_header_size) {
   std::string bytes;
   for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((declared_header_size >> (8 * i)) & 0xff));
   bytes += header + data;
-  std::string path = TempPath(name);
+  std::string path = TestTempPath(name);
   EXPECT_TRUE(WriteFileAtomically(path, bytes).ok());
   return path;
 }
@@ -61,7 +58,7 @@ TEST(Safetensors, RoundTripsEveryDtypeAndMetadata) {
       {"empty", at::zeros({0, 4})},
       {"strided", at::arange(12, at::kFloat).reshape({3, 4}).t()},
   };
-  std::string path = TempPath("all.safetensors");
+  std::string path = TestTempPath("all.safetensors");
   ASSERT_TRUE(WriteSafetensors(path, tensors, {{"format", "pt"}, {"fauna", "test"}}).ok());
 
   absl::StatusOr<SafetensorsContents> read = ReadSafetensors(path);
@@ -78,7 +75,7 @@ TEST(Safetensors, RoundTripsEveryDtypeAndMetadata) {
 }
 
 TEST(Safetensors, HeaderIsAlignedAndReadableByHand) {
-  std::string path = TempPath("one.safetensors");
+  std::string path = TestTempPath("one.safetensors");
   ASSERT_TRUE(WriteSafetensors(path, {{"w", at::tensor({1.0f, 2.0f})}}).ok());
   std::string bytes = *ReadFile(path);
   uint64_t n = 0;
@@ -90,7 +87,7 @@ TEST(Safetensors, HeaderIsAlignedAndReadableByHand) {
 }
 
 TEST(Safetensors, EmptyFileListIsValid) {
-  std::string path = TempPath("none.safetensors");
+  std::string path = TestTempPath("none.safetensors");
   ASSERT_TRUE(WriteSafetensors(path, {}).ok());
   absl::StatusOr<SafetensorsContents> read = ReadSafetensors(path);
   ASSERT_TRUE(read.ok()) << read.status();
@@ -98,11 +95,11 @@ TEST(Safetensors, EmptyFileListIsValid) {
 }
 
 TEST(SafetensorsMalformed, MissingFile) {
-  ExpectBad(TempPath("absent.safetensors"), absl::StatusCode::kNotFound, "cannot open");
+  ExpectBad(TestTempPath("absent.safetensors"), absl::StatusCode::kNotFound, "cannot open");
 }
 
 TEST(SafetensorsMalformed, ShorterThanTheLength) {
-  std::string path = TempPath("short.safetensors");
+  std::string path = TestTempPath("short.safetensors");
   ASSERT_TRUE(WriteFileAtomically(path, "abc").ok());
   ExpectBad(path, absl::StatusCode::kInvalidArgument, "too short");
 }
@@ -115,7 +112,7 @@ TEST(SafetensorsMalformed, HeaderLengthBeyondTheFile) {
 }
 
 TEST(SafetensorsMalformed, TruncatedData) {
-  std::string path = TempPath("truncated.safetensors");
+  std::string path = TestTempPath("truncated.safetensors");
   ASSERT_TRUE(WriteSafetensors(path, {{"w", at::ones({16})}}).ok());
   std::string bytes = *ReadFile(path);
   ASSERT_TRUE(WriteFileAtomically(path, bytes.substr(0, bytes.size() - 5)).ok());
@@ -198,7 +195,7 @@ TEST(SafetensorsMalformed, BoolOtherThanZeroOrOne) {
 }
 
 TEST(SafetensorsWrite, RejectsWhatTheFormatCannotHold) {
-  std::string path = TempPath("bad_write.safetensors");
+  std::string path = TestTempPath("bad_write.safetensors");
   EXPECT_EQ(WriteSafetensors(path, {{"", at::ones({1})}}).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(WriteSafetensors(path, {{"__metadata__", at::ones({1})}}).code(),

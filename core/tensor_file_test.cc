@@ -8,15 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
+#include "core/test_tmp.h"
 
 namespace fauna {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string TempPath(const std::string& name) {
-  return (fs::path(std::getenv("TEST_TMPDIR")) / name).string();
-}
 
 TEST(TensorFile, RoundTripsBothFormatsByExtensionAndContent) {
   NamedTensors tensors = {{"w", at::randn({3, 2})}, {"n", at::tensor(int64_t{4})}};
@@ -25,7 +22,7 @@ TEST(TensorFile, RoundTripsBothFormatsByExtensionAndContent) {
         std::pair{"w.pt", TensorFileFormat::kTorchSave},
         std::pair{"w.pth", TensorFileFormat::kTorchSave},
         std::pair{"w.bin", TensorFileFormat::kSafetensors}}) {
-    std::string path = TempPath(name);
+    std::string path = TestTempPath(name);
     ASSERT_TRUE(WriteTensorFile(path, tensors).ok()) << name;
     EXPECT_EQ(*DetectTensorFileFormat(path), format) << name;
     absl::StatusOr<NamedTensors> read = ReadTensorFile(path);
@@ -37,8 +34,8 @@ TEST(TensorFile, RoundTripsBothFormatsByExtensionAndContent) {
 }
 
 TEST(TensorFile, DetectionDoesNotDependOnTheName) {
-  std::string path = TempPath("torch_format.safetensors");
-  std::string source = TempPath("source.pt");
+  std::string path = TestTempPath("torch_format.safetensors");
+  std::string source = TestTempPath("source.pt");
   ASSERT_TRUE(WriteTensorFile(source, {{"w", at::ones({2})}}).ok());
   fs::copy_file(source, path, fs::copy_options::overwrite_existing);
   EXPECT_EQ(*DetectTensorFileFormat(path), TensorFileFormat::kTorchSave);
@@ -46,8 +43,8 @@ TEST(TensorFile, DetectionDoesNotDependOnTheName) {
 }
 
 TEST(TensorFile, ErrorsNameTheFile) {
-  EXPECT_EQ(ReadTensorFile(TempPath("absent")).status().code(), absl::StatusCode::kNotFound);
-  std::string junk = TempPath("junk.bin");
+  EXPECT_EQ(ReadTensorFile(TestTempPath("absent")).status().code(), absl::StatusCode::kNotFound);
+  std::string junk = TestTempPath("junk.bin");
   ASSERT_TRUE(WriteFileAtomically(junk, "neither format").ok());
   absl::Status status = ReadTensorFile(junk).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
+#include "core/test_tmp.h"
 
 namespace fauna {
 namespace {
@@ -18,10 +19,6 @@ using ::testing::HasSubstr;
 
 // Files written by Python's torch.save (core/testdata/make_torch_save_files.py, run at build time).
 std::string PythonFile(const std::string& name) { return "core/testdata/" + name; }
-
-std::string TempPath(const std::string& name) {
-  return (fs::path(std::getenv("TEST_TMPDIR")) / name).string();
-}
 
 void ExpectBad(const std::string& path, const std::string& fragment) {
   absl::StatusOr<NamedTensors> read = ReadTorchSave(path);
@@ -54,19 +51,19 @@ TEST(ReadTorchSave, OtherObjectsAreClearErrors) {
 
 TEST(ReadTorchSave, DamagedFilesAreErrors) {
   std::string python = *ReadFile(PythonFile("state_dict.pt"));
-  std::string truncated = TempPath("truncated.pt");
+  std::string truncated = TestTempPath("truncated.pt");
   ASSERT_TRUE(WriteFileAtomically(truncated, python.substr(0, python.size() / 2)).ok());
   ExpectBad(truncated, "not a readable torch.save file");
 
-  std::string garbage = TempPath("garbage.pt");
+  std::string garbage = TestTempPath("garbage.pt");
   ASSERT_TRUE(WriteFileAtomically(garbage, "this is not a pickle").ok());
   ExpectBad(garbage, "not a readable torch.save file");
 
-  std::string empty = TempPath("empty.pt");
+  std::string empty = TestTempPath("empty.pt");
   ASSERT_TRUE(WriteFileAtomically(empty, "").ok());
   ExpectBad(empty, "empty file");
 
-  EXPECT_EQ(ReadTorchSave(TempPath("absent.pt")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadTorchSave(TestTempPath("absent.pt")).status().code(), absl::StatusCode::kNotFound);
 }
 
 NamedTensors CheckedByPython() {
@@ -78,7 +75,7 @@ NamedTensors CheckedByPython() {
 }
 
 TEST(WriteTorchSave, RoundTrips) {
-  std::string path = TempPath("round_trip.pt");
+  std::string path = TestTempPath("round_trip.pt");
   NamedTensors tensors = CheckedByPython();
   tensors["strided"] = at::arange(6, at::kDouble).reshape({2, 3}).t();
   ASSERT_TRUE(WriteTorchSave(path, tensors).ok());
@@ -89,7 +86,7 @@ TEST(WriteTorchSave, RoundTrips) {
 }
 
 TEST(WriteTorchSave, PythonTorchLoadReadsIt) {
-  std::string path = TempPath("for_python.pt");
+  std::string path = TestTempPath("for_python.pt");
   ASSERT_TRUE(WriteTorchSave(path, CheckedByPython()).ok());
   std::string command =
       "/usr/bin/python3 core/testdata/check_fauna_torch_save.py '" + path + "' >&2";
@@ -97,7 +94,7 @@ TEST(WriteTorchSave, PythonTorchLoadReadsIt) {
 }
 
 TEST(WriteTorchSave, UndefinedTensorIsAnError) {
-  std::string path = TempPath("undefined.pt");
+  std::string path = TestTempPath("undefined.pt");
   EXPECT_EQ(WriteTorchSave(path, {{"w", at::Tensor()}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(fs::exists(path));
 }

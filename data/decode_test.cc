@@ -1,4 +1,5 @@
 #include "data/decode.h"
+#include "core/test_tmp.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -18,10 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string TempPath(const std::string& name) {
-  return (fs::path(std::getenv("TEST_TMPDIR")) / name).string();
-}
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -51,7 +48,7 @@ cv::Mat Scene(int width, int height) {
 
 std::string WriteImage(const std::string& name, const cv::Mat& image,
                        const std::vector<int>& params = {}) {
-  std::string path = TempPath(name);
+  std::string path = TestTempPath(name);
   EXPECT_TRUE(cv::imwrite(path, image, params)) << path;
   return path;
 }
@@ -168,18 +165,18 @@ TEST(DecodeFile, AcceptsBytesAfterTheJpegEndMarker) {
 }
 
 TEST(DecodeFile, MissingEmptyFolderAndNonImageFilesAreErrorsNamingThem) {
-  std::string missing = TempPath("no_such_image.jpg");
+  std::string missing = TestTempPath("no_such_image.jpg");
   ExpectError(DecodeFile(missing, {}), absl::StatusCode::kNotFound, "no such file", missing);
 
-  std::string empty = TempPath("empty.jpg");
+  std::string empty = TestTempPath("empty.jpg");
   WriteBytes(empty, "");
   ExpectError(DecodeFile(empty, {}), absl::StatusCode::kInvalidArgument, "empty", empty);
 
-  std::string folder = TempPath("a_folder.png");
+  std::string folder = TestTempPath("a_folder.png");
   fs::create_directories(folder);
   ExpectError(DecodeFile(folder, {}), absl::StatusCode::kInvalidArgument, "folder", folder);
 
-  std::string text = TempPath("notes.jpg");
+  std::string text = TestTempPath("notes.jpg");
   WriteBytes(text, "these are not the pixels you are looking for\n");
   ExpectError(DecodeFile(text, {}), absl::StatusCode::kInvalidArgument, "not a readable image", text);
 }

@@ -15,16 +15,13 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/decode.h"
+#include "core/test_tmp.h"
 
 namespace fauna {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string TempPath(const std::string& name) {
-  return (fs::path(std::getenv("TEST_TMPDIR")) / name).string();
-}
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -83,7 +80,7 @@ class MatSource : public ImageSource {
 
 // Writes `count` PNG files into a fresh folder `name`; item 2 is not an image.
 std::vector<std::string> WriteFolder(const std::string& name, int count) {
-  fs::path folder = TempPath(name);
+  fs::path folder = TestTempPath(name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   std::vector<std::string> paths;
@@ -109,7 +106,7 @@ DecodedCache BuildOk(const std::string& path, const ImageSource& source,
 
 TEST(DecodedCache, BuildsThenReusesAndHoldsTheResizedImages) {
   FileSource source(WriteFolder("build", 5));
-  std::string path = TempPath("build.fdc");
+  std::string path = TestTempPath("build.fdc");
   DecodeOptions options{/*size=*/16};
   {
     DecodedCache cache = BuildOk(path, source, options);
@@ -150,7 +147,7 @@ TEST(DecodedCache, BuildsThenReusesAndHoldsTheResizedImages) {
 
 TEST(DecodedCache, OutOfRangeIndicesAreHarmless) {
   MatSource source({Picture(1)}, {2});
-  DecodedCache cache = BuildOk(TempPath("range.fdc"), source, {/*size=*/8});
+  DecodedCache cache = BuildOk(TestTempPath("range.fdc"), source, {/*size=*/8});
   EXPECT_TRUE(cache.Get(-1).empty());
   EXPECT_TRUE(cache.Get(1).empty());
   EXPECT_FALSE(cache.valid(7));
@@ -165,9 +162,9 @@ TEST(DecodedCache, ThreadCountDoesNotChangeTheFile) {
   std::vector<int64_t> labels(24, 1);
   images[5] = cv::Mat();  // Load() throws
   MatSource source(images, labels);
-  DecodedCache one = BuildOk(TempPath("one.fdc"), source, {/*size=*/12}, /*threads=*/1);
-  DecodedCache four = BuildOk(TempPath("four.fdc"), source, {/*size=*/12}, /*threads=*/4);
-  EXPECT_EQ(ReadBytes(TempPath("one.fdc")), ReadBytes(TempPath("four.fdc")));
+  DecodedCache one = BuildOk(TestTempPath("one.fdc"), source, {/*size=*/12}, /*threads=*/1);
+  DecodedCache four = BuildOk(TestTempPath("four.fdc"), source, {/*size=*/12}, /*threads=*/4);
+  EXPECT_EQ(ReadBytes(TestTempPath("one.fdc")), ReadBytes(TestTempPath("four.fdc")));
   EXPECT_FALSE(four.valid(5));
   EXPECT_THAT(four.error(5), HasSubstr("no image here"));
   EXPECT_EQ(four.invalid_count(), 1);
@@ -175,7 +172,7 @@ TEST(DecodedCache, ThreadCountDoesNotChangeTheFile) {
 
 TEST(DecodedCache, TouchedRewrittenAddedOrRemovedFilesRebuild) {
   std::vector<std::string> paths = WriteFolder("touch", 4);
-  std::string path = TempPath("touch.fdc");
+  std::string path = TestTempPath("touch.fdc");
   DecodeOptions options{/*size=*/10};
   BuildOk(path, FileSource(paths), options);
   EXPECT_FALSE(BuildOk(path, FileSource(paths), options).rebuilt());
@@ -201,7 +198,7 @@ TEST(DecodedCache, TouchedRewrittenAddedOrRemovedFilesRebuild) {
 
 TEST(DecodedCache, ChangedDecodeOptionsOrLabelsRebuild) {
   MatSource source({Picture(1), Picture(2)}, {0, 1});
-  std::string path = TempPath("options.fdc");
+  std::string path = TestTempPath("options.fdc");
   BuildOk(path, source, {/*size=*/8});
   EXPECT_FALSE(BuildOk(path, source, {/*size=*/8}).rebuilt());
   DecodedCache bigger = BuildOk(path, source, {/*size=*/9});
@@ -219,7 +216,7 @@ TEST(DecodedCache, ChangedDecodeOptionsOrLabelsRebuild) {
 
 TEST(DecodedCache, CorruptOrForeignFilesAreRebuiltNotTrusted) {
   MatSource source({Picture(1), Picture(2), Picture(3)}, {0, 1, 2});
-  std::string path = TempPath("corrupt.fdc");
+  std::string path = TestTempPath("corrupt.fdc");
   DecodeOptions options{/*size=*/8};
   BuildOk(path, source, options);
   const std::string good = ReadBytes(path);
@@ -261,7 +258,7 @@ TEST(DecodedCache, CorruptOrForeignFilesAreRebuiltNotTrusted) {
 
 TEST(DecodedCache, EmptySourceGivesAnEmptyCache) {
   MatSource source({}, {});
-  std::string path = TempPath("empty_source.fdc");
+  std::string path = TestTempPath("empty_source.fdc");
   EXPECT_EQ(BuildOk(path, source, {/*size=*/8}).size(), 0);
   EXPECT_FALSE(BuildOk(path, source, {/*size=*/8}).rebuilt());
 }
@@ -269,7 +266,7 @@ TEST(DecodedCache, EmptySourceGivesAnEmptyCache) {
 TEST(DecodedCache, BadArgumentsAreErrors) {
   MatSource source({Picture(1)}, {0});
   absl::StatusOr<DecodedCache> result =
-      DecodedCache::OpenOrBuild(TempPath("bad.fdc"), source, {/*size=*/0});
+      DecodedCache::OpenOrBuild(TestTempPath("bad.fdc"), source, {/*size=*/0});
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("decode size"));
 
@@ -277,23 +274,23 @@ TEST(DecodedCache, BadArgumentsAreErrors) {
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("empty"));
 
-  std::string missing_folder = TempPath("no/such/folder/x.fdc");
+  std::string missing_folder = TestTempPath("no/such/folder/x.fdc");
   result = DecodedCache::OpenOrBuild(missing_folder, source, {/*size=*/8});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr(missing_folder));
 
-  std::string folder = TempPath("a_folder.fdc");
+  std::string folder = TestTempPath("a_folder.fdc");
   fs::create_directories(folder);
   result = DecodedCache::OpenOrBuild(folder, source, {/*size=*/8});
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("not a regular file"));
 
   MatSource bad_label({Picture(1), Picture(2)}, {0, 3});
-  result = DecodedCache::OpenOrBuild(TempPath("bad_label.fdc"), bad_label, {/*size=*/8});
+  result = DecodedCache::OpenOrBuild(TestTempPath("bad_label.fdc"), bad_label, {/*size=*/8});
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("label 3"));
-  EXPECT_FALSE(fs::exists(TempPath("bad_label.fdc")));
+  EXPECT_FALSE(fs::exists(TestTempPath("bad_label.fdc")));
 }
 
 }  // namespace

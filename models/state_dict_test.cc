@@ -11,15 +11,12 @@
 
 #include "models/resnet.h"
 #include "models/test_util.h"
+#include "core/test_tmp.h"
 
 namespace fauna {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string TempPath(const std::string& name) {
-  return (fs::path(std::getenv("TEST_TMPDIR")) / name).string();
-}
 
 ResNet TinyResNet(int64_t num_classes) {
   return ResNet(ResNetOptions(/*depth=*/18).width(0.0625).num_classes(num_classes));
@@ -62,7 +59,7 @@ TEST(StateDict, SaveAndLoadRoundTripInBothFormats) {
   source->eval();
   at::Tensor expected = source->forward(x);
   for (const std::string name : {"weights.pt", "weights.safetensors"}) {
-    const std::string path = TempPath(name);
+    const std::string path = TestTempPath(name);
     ASSERT_TRUE(SaveWeights(*source, path).ok()) << name;
     ResNet target = TinyResNet(4);
     target->eval();
@@ -172,12 +169,12 @@ TEST(StateDict, LongListsAreCut) {
 
 TEST(StateDict, FileErrorsNameTheFile) {
   ResNet model = TinyResNet(3);
-  const std::string absent = TempPath("absent.pt");
+  const std::string absent = TestTempPath("absent.pt");
   absl::StatusOr<LoadReport> report = LoadWeights(*model, absent);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(Contains(std::string(report.status().message()), absent));
 
-  const std::string other = TempPath("other.safetensors");
+  const std::string other = TestTempPath("other.safetensors");
   ASSERT_TRUE(SaveWeights(*TinyResNet(5), other).ok());
   report = LoadWeights(*model, other);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
