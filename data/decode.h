@@ -35,22 +35,6 @@ struct DecodeOptions {
 // OK when `options` are usable; otherwise an invalid-argument error saying which field is wrong.
 absl::Status ValidateDecodeOptions(const DecodeOptions& options);
 
-// Format and size of an image file, read from its first bytes without decoding it.
-struct ImageHeader {
-  enum class Format { kJpeg, kPng, kOther };
-  Format format = Format::kOther;
-  // Stored size; 0 for kOther (only JPEG and PNG headers are parsed). A JPEG's EXIF orientation
-  // may swap them once decoded.
-  int width = 0;
-  int height = 0;
-};
-
-// Parses the header of an encoded image held in memory. JPEG and PNG files are walked marker by
-// marker (chunk by chunk) to the end, so a truncated file is an error rather than a half-grey
-// image; other formats are recognised by nothing and come back as kOther. `name` names the data in
-// errors (usually its path).
-absl::StatusOr<ImageHeader> ParseImageHeader(const std::string& bytes, const std::string& name);
-
 // The libjpeg scale denominator (1, 2, 4 or 8) that DecodeBytes uses for a `width` x `height`
 // JPEG: the largest one that still leaves the shorter side at least `options.size`, so the final
 // resize never enlarges.

@@ -189,7 +189,7 @@ TEST(DecodeFile, TruncatedJpegAndPngAreErrors) {
       WriteBytes(path, bytes.substr(0, keep));
       absl::StatusOr<cv::Mat> result = DecodeFile(path, {/*size=*/32});
       ASSERT_FALSE(result.ok()) << name << " cut to " << keep;
-      EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss) << result.status();
+      EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
       EXPECT_THAT(std::string(result.status().message()), HasSubstr(path));
     }
   }
@@ -200,7 +200,7 @@ TEST(DecodeFile, CorruptJpegStructureIsAnError) {
   std::string bytes = ReadBytes(path);
   bytes[2] = 0x12;  // where the first marker should be
   WriteBytes(path, bytes);
-  ExpectError(DecodeFile(path, {}), absl::StatusCode::kDataLoss, "corrupt JPEG", path);
+  ExpectError(DecodeFile(path, {}), absl::StatusCode::kInvalidArgument, "corrupt JPEG", path);
 }
 
 // Replaces the first SOF0 frame's size of a JPEG, or the IHDR size of a PNG.
@@ -228,7 +228,7 @@ TEST(DecodeFile, AbsurdDimensionsAreRefusedBeforeDecoding) {
     ExpectError(DecodeFile(path, {}), absl::StatusCode::kInvalidArgument, "at most 30000 pixels a side",
                 path);
     WriteBytes(path, WithSize(ReadBytes(path), /*width=*/32, /*height=*/0));
-    ExpectError(DecodeFile(path, {}), absl::StatusCode::kDataLoss, "size 0", path);
+    ExpectError(DecodeFile(path, {}), absl::StatusCode::kInvalidArgument, "size 0", path);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "data/image_file.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -17,74 +18,138 @@
 namespace fauna {
 namespace {
 
-uint32_t Byte(const std::string& b, size_t i) { return static_cast<unsigned char>(b[i]); }
-uint32_t Be16(const std::string& b, size_t i) { return Byte(b, i) << 8 | Byte(b, i + 1); }
-uint32_t Be32(const std::string& b, size_t i) { return Be16(b, i) << 16 | Be16(b, i + 2); }
-uint32_t Le16(const std::string& b, size_t i) { return Byte(b, i) | Byte(b, i + 1) << 8; }
-uint32_t Le32(const std::string& b, size_t i) { return Le16(b, i) | Le16(b, i + 2) << 16; }
-
-// What the first bytes of a file say, before any decoding.
-struct HeaderInfo {
-  bool has_size = false;
-  int64_t width = 0;
-  int64_t height = 0;
-  bool is_jpeg = false;
-  // Offset of the first JPEG scan's entropy-coded data; npos when not found.
-  size_t jpeg_scan = std::string::npos;
-};
-
-void ParseJpegHeader(const std::string& b, HeaderInfo& info) {
-  info.is_jpeg = true;
-  const size_t n = b.size();
-  size_t p = 2;
-  while (p + 4 <= n) {
-    if (Byte(b, p) != 0xFF) return;  // Not a marker: corrupt, the decoder will say so.
-    const uint32_t marker = Byte(b, p + 1);
-    if (marker == 0xFF) {  // Fill byte.
-      ++p;
-      continue;
-    }
-    p += 2;
-    if (marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7)) continue;
-    if (marker == 0xD9) return;
-    const size_t length = Be16(b, p);
-    if (length < 2) return;
-    if (marker == 0xDA) {  // Start of scan: the frame header has been seen, if there is one.
-      info.jpeg_scan = p + length;
-      return;
-    }
-    const bool is_frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                          marker != 0xCC;
-    if (is_frame && p + 7 <= n) {
-      info.height = Be16(b, p + 3);
-      info.width = Be16(b, p + 5);
-      info.has_size = info.height > 0;  // Height 0 means "defined later" (DNL): unknown here.
-    }
-    p += length;
-  }
+uint32_t BigEndian16(const std::string& bytes, size_t pos) {
+  return (static_cast<uint32_t>(static_cast<uint8_t>(bytes[pos])) << 8) |
+         static_cast<uint8_t>(bytes[pos + 1]);
 }
 
-HeaderInfo ParseHeader(const std::string& b) {
-  HeaderInfo info;
-  const size_t n = b.size();
-  if (n >= 3 && Byte(b, 0) == 0xFF && Byte(b, 1) == 0xD8 && Byte(b, 2) == 0xFF) {
-    ParseJpegHeader(b, info);
-  } else if (n >= 24 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 &&
-             b.compare(12, 4, "IHDR") == 0) {
-    info.width = Be32(b, 16);
-    info.height = Be32(b, 20);
-    info.has_size = true;
-  } else if (n >= 26 && b.compare(0, 2, "BM") == 0) {
-    if (Le32(b, 14) == 12) {  // BITMAPCOREHEADER: 16-bit sides.
-      info.width = Le16(b, 18);
-      info.height = Le16(b, 20);
-    } else {  // BITMAPINFOHEADER and later: signed 32-bit sides (negative height: top-down).
-      info.width = std::abs(static_cast<int64_t>(static_cast<int32_t>(Le32(b, 18))));
-      info.height = std::abs(static_cast<int64_t>(static_cast<int32_t>(Le32(b, 22))));
+uint32_t BigEndian32(const std::string& bytes, size_t pos) {
+  return (BigEndian16(bytes, pos) << 16) | BigEndian16(bytes, pos + 2);
+}
+
+uint8_t Byte(const std::string& bytes, size_t pos) { return static_cast<uint8_t>(bytes[pos]); }
+
+uint32_t LittleEndian16(const std::string& bytes, size_t pos) {
+  return Byte(bytes, pos) | (static_cast<uint32_t>(Byte(bytes, pos + 1)) << 8);
+}
+
+uint32_t LittleEndian32(const std::string& bytes, size_t pos) {
+  return LittleEndian16(bytes, pos) | (LittleEndian16(bytes, pos + 2) << 16);
+}
+
+// libjpeg decodes a cut-off JPEG without complaint, filling the missing rows with gray: the header
+// walk below is what catches it.
+absl::Status Truncated(const std::string& name, const std::string& format) {
+  return absl::InvalidArgumentError(name + ": not a readable image (truncated " + format +
+                                    " file: it ends before its end marker)");
+}
+
+absl::Status Corrupt(const std::string& name, const std::string& format, const std::string& what) {
+  return absl::InvalidArgumentError(name + ": not a readable image (corrupt " + format + " file: " +
+                                    what + ")");
+}
+
+bool IsStartOfFrame(uint8_t marker) {
+  // SOF0..SOF15, less DHT (C4), JPG (C8) and DAC (CC), which share the range.
+  return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+}
+
+// Walks a JPEG's segments from SOI to EOI, skipping entropy-coded data after each SOS.
+absl::StatusOr<ImageHeader> ParseJpeg(const std::string& bytes, const std::string& name) {
+  ImageHeader header;
+  header.format = ImageHeader::Format::kJpeg;
+  bool seen_frame = false;
+  bool seen_scan = false;
+  const size_t n = bytes.size();
+  size_t pos = 2;  // after SOI
+  while (true) {
+    if (pos >= n) return Truncated(name, "JPEG");
+    if (Byte(bytes, pos) != 0xFF) {
+      return Corrupt(name, "JPEG", "no marker at byte " + std::to_string(pos));
     }
-    info.has_size = true;
+    while (pos < n && Byte(bytes, pos) == 0xFF) ++pos;  // fill bytes
+    if (pos >= n) return Truncated(name, "JPEG");
+    const uint8_t marker = Byte(bytes, pos++);
+    if (marker == 0xD9) break;  // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
+    if (marker == 0x00 || marker == 0xD8) {
+      return Corrupt(name, "JPEG", "unexpected marker at byte " + std::to_string(pos - 1));
+    }
+    if (pos + 2 > n) return Truncated(name, "JPEG");
+    const size_t length = BigEndian16(bytes, pos);
+    if (length < 2) return Corrupt(name, "JPEG", "segment length below 2");
+    if (pos + length > n) return Truncated(name, "JPEG");
+    if (IsStartOfFrame(marker) && !seen_frame) {
+      if (length < 8) return Corrupt(name, "JPEG", "frame header too short");
+      header.height = BigEndian16(bytes, pos + 3);
+      header.width = BigEndian16(bytes, pos + 5);
+      if (header.width == 0 || header.height == 0) {
+        return Corrupt(name, "JPEG", "frame of size 0");
+      }
+      seen_frame = true;
+    }
+    pos += length;
+    if (marker == 0xDA) {  // SOS: entropy-coded data follows, up to the next real marker
+      seen_scan = true;
+      while (true) {
+        const void* ff = std::memchr(bytes.data() + pos, 0xFF, n - pos);
+        if (ff == nullptr) return Truncated(name, "JPEG");
+        pos = static_cast<const char*>(ff) - bytes.data();
+        if (pos + 1 >= n) return Truncated(name, "JPEG");
+        const uint8_t next = Byte(bytes, pos + 1);
+        if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
+          pos += 2;  // stuffed byte or restart marker: still inside the scan
+        } else if (next == 0xFF) {
+          pos += 1;
+        } else {
+          break;
+        }
+      }
+    }
   }
-  return info;
+  if (!seen_frame) return Corrupt(name, "JPEG", "no frame header");
+  if (!seen_scan) return Corrupt(name, "JPEG", "no image data");
+  return header;
+}
+
+// The sides a BMP's info header gives.
+ImageHeader ParseBmp(const std::string& bytes) {
+  ImageHeader header;
+  header.format = ImageHeader::Format::kBmp;
+  if (LittleEndian32(bytes, 14) == 12) {  // BITMAPCOREHEADER: 16-bit sides.
+    header.width = LittleEndian16(bytes, 18);
+    header.height = LittleEndian16(bytes, 20);
+  } else {  // BITMAPINFOHEADER and later: signed 32-bit sides (negative height: top-down).
+    header.width = std::abs(static_cast<int64_t>(static_cast<int32_t>(LittleEndian32(bytes, 18))));
+    header.height = std::abs(static_cast<int64_t>(static_cast<int32_t>(LittleEndian32(bytes, 22))));
+  }
+  return header;
+}
+
+// Walks a PNG's chunks from IHDR to IEND.
+absl::StatusOr<ImageHeader> ParsePng(const std::string& bytes, const std::string& name) {
+  ImageHeader header;
+  header.format = ImageHeader::Format::kPng;
+  const size_t n = bytes.size();
+  size_t pos = 8;  // after the signature
+  bool first = true;
+  while (true) {
+    if (pos + 8 > n) return Truncated(name, "PNG");
+    const uint32_t length = BigEndian32(bytes, pos);
+    const std::string type = bytes.substr(pos + 4, 4);
+    if (length > 0x7FFFFFFFu) return Corrupt(name, "PNG", "chunk length over 2^31");
+    if (pos + 12 + static_cast<size_t>(length) > n) return Truncated(name, "PNG");
+    if (first) {
+      if (type != "IHDR" || length < 13) return Corrupt(name, "PNG", "no IHDR chunk first");
+      header.width = BigEndian32(bytes, pos + 8);
+      header.height = BigEndian32(bytes, pos + 12);
+      if (header.width == 0 || header.height == 0) return Corrupt(name, "PNG", "image of size 0");
+      first = false;
+    }
+    pos += 12 + static_cast<size_t>(length);
+    if (type == "IEND") break;
+  }
+  return header;
 }
 
 absl::Status CheckDimensions(int64_t width, int64_t height, const std::string& name) {
@@ -168,8 +233,33 @@ bool HasImageExtension(const std::string& path) {
   return ext == "jpg" || ext == "jpeg" || ext == "png" || ext == "bmp" || ext == "webp";
 }
 
+absl::StatusOr<ImageHeader> ParseImageHeader(const std::string& bytes, const std::string& name) {
+  if (bytes.empty()) return absl::InvalidArgumentError(name + ": empty file");
+  static const char kPngSignature[] = "\x89PNG\r\n\x1a\n";
+  ImageHeader header;
+  if (bytes.size() >= 2 && Byte(bytes, 0) == 0xFF && Byte(bytes, 1) == 0xD8) {
+    ASSIGN_OR_RETURN(header, ParseJpeg(bytes, name));
+  } else if (bytes.size() >= 8 && bytes.compare(0, 8, kPngSignature, 8) == 0) {
+    ASSIGN_OR_RETURN(header, ParsePng(bytes, name));
+  } else if (bytes.size() < 8 && bytes.compare(0, bytes.size(), kPngSignature, bytes.size()) == 0) {
+    return Truncated(name, "PNG");
+  } else if (bytes.size() >= 26 && bytes.compare(0, 2, "BM") == 0) {
+    header = ParseBmp(bytes);
+  }
+  if (header.format != ImageHeader::Format::kOther) {
+    RETURN_IF_ERROR(CheckDimensions(header.width, header.height, name));
+  }
+  return header;
+}
+
 absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::string& name,
                                        int reduce) {
+  ASSIGN_OR_RETURN(ImageHeader header, ParseImageHeader(bytes, name));
+  return DecodeImageRgb(bytes, name, header, reduce);
+}
+
+absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::string& name,
+                                       const ImageHeader& header, int reduce) {
   if (reduce != 1 && reduce != 2 && reduce != 4 && reduce != 8) {
     return absl::InvalidArgumentError(name + ": reduce must be 1, 2, 4 or 8, not " +
                                       std::to_string(reduce));
@@ -179,18 +269,10 @@ absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::stri
     return absl::InvalidArgumentError(name + ": file of " + std::to_string(bytes.size()) +
                                       " bytes is too large for an image");
   }
-  const HeaderInfo header = ParseHeader(bytes);
-  if (header.has_size) RETURN_IF_ERROR(CheckDimensions(header.width, header.height, name));
-  // libjpeg decodes a cut-off JPEG without complaint, filling the missing rows with gray.
-  if (header.is_jpeg && header.jpeg_scan != std::string::npos &&
-      bytes.find("\xFF\xD9", header.jpeg_scan) == std::string::npos) {
-    return absl::InvalidArgumentError(name +
-                                      ": not a readable image (truncated JPEG: no end marker)");
-  }
+  const int flags = DecodeFlags(reduce);
   const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
                        const_cast<char*>(bytes.data()));
-  ASSIGN_OR_RETURN(cv::Mat decoded,
-                   GuardCv(name, [&] { return cv::imdecode(buffer, DecodeFlags(reduce)); }));
+  ASSIGN_OR_RETURN(cv::Mat decoded, GuardCv(name, [&] { return cv::imdecode(buffer, flags); }));
   if (decoded.empty()) return absl::InvalidArgumentError(name + ": not a readable image");
   RETURN_IF_ERROR(CheckDimensions(decoded.cols, decoded.rows, name));
   return ToRgb8(decoded, name);

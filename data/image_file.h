@@ -19,6 +19,23 @@ inline constexpr int64_t kMaxImagePixels = 300'000'000;
 // The largest image file accepted, in bytes.
 inline constexpr int64_t kMaxImageFileBytes = int64_t{1} << 30;
 
+// Format and size of an image file, read from its first bytes without decoding it.
+struct ImageHeader {
+  enum class Format { kJpeg, kPng, kBmp, kOther };
+  Format format = Format::kOther;
+  // Stored size; 0 for kOther (only JPEG, PNG and BMP headers are read). A JPEG's EXIF
+  // orientation may swap them once decoded.
+  int64_t width = 0;
+  int64_t height = 0;
+};
+
+// Parses the header of an encoded image held in memory. JPEG and PNG files are walked marker by
+// marker (chunk by chunk) to the end, so a truncated or corrupt file is an error ("not a readable
+// image (truncated JPEG file ...)") rather than a half-grey image; a BMP's sides are read; other
+// formats come back as kOther. Sides over the limits below are errors. `name` names the data in
+// errors (usually its path).
+absl::StatusOr<ImageHeader> ParseImageHeader(const std::string& bytes, const std::string& name);
+
 // True when `path` ends in an image extension fauna lists: .jpg .jpeg .png .bmp .webp, in any
 // letter case.
 bool HasImageExtension(const std::string& path);
@@ -44,6 +61,11 @@ absl::StatusOr<std::string> ReadImageFileBytes(const std::string& path);
 // is used in error messages only.
 absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::string& name,
                                        int reduce = 1);
+
+// DecodeImageRgb for bytes whose `header` ParseImageHeader already returned: they are not parsed a
+// second time.
+absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::string& name,
+                                       const ImageHeader& header, int reduce);
 
 }  // namespace fauna
 
