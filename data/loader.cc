@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include "core/random.h"
 #include "core/seed.h"
 #include "core/status.h"
 #include "core/torch_status.h"
@@ -15,18 +16,6 @@ namespace {
 
 // The stream of DeriveSeed reserved for epoch shuffles; item streams use the item's index.
 constexpr uint64_t kShuffleStream = ~uint64_t{0};
-
-// Uniform in [0, bound] without modulo bias (rejection sampling).
-uint64_t UniformUpTo(std::mt19937_64& rng, uint64_t bound) {
-  if (bound == ~uint64_t{0}) return rng();
-  const uint64_t range = bound + 1;
-  const uint64_t limit = ~uint64_t{0} - (~uint64_t{0} % range);
-  uint64_t draw;
-  do {
-    draw = rng();
-  } while (draw >= limit);
-  return draw % range;
-}
 
 }  // namespace
 
@@ -42,9 +31,7 @@ std::vector<int64_t> EpochOrder(int64_t dataset_size, uint64_t seed, int64_t epo
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
   if (shuffle) {
     std::mt19937_64 rng = MakeGenerator(seed, static_cast<uint64_t>(epoch), kShuffleStream);
-    for (size_t i = order.size(); i > 1; --i) {
-      std::swap(order[i - 1], order[UniformUpTo(rng, i - 1)]);
-    }
+    Shuffle(order, rng);
   }
   if (world_size <= 1) return order;
   const size_t per_rank = order.size() / static_cast<size_t>(world_size);

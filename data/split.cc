@@ -8,21 +8,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/random.h"
 #include "core/seed.h"
 
 namespace fauna {
-namespace {
-
-// Fisher-Yates with our own index draws (std::shuffle's are the library's choice), so a seed
-// gives the same order with any standard library.
-void Shuffle(std::vector<int64_t>& items, std::mt19937_64& rng) {
-  for (size_t i = items.size(); i > 1; --i) {
-    const size_t j = static_cast<size_t>(rng() % i);
-    std::swap(items[i - 1], items[j]);
-  }
-}
-
-}  // namespace
 
 absl::StatusOr<std::vector<std::vector<int64_t>>> StratifiedSplit(
     const std::vector<int64_t>& labels, const std::vector<double>& fractions, uint64_t seed,

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "core/cv_status.h"
+#include "core/random.h"
 #include "core/seed.h"
 
 namespace fauna {
@@ -25,7 +26,7 @@ constexpr double kPi = 3.14159265358979323846;
 class Draws {
  public:
   explicit Draws(uint64_t seed) : rng_(seed) {}
-  double Uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+  double Uniform() { return Uniform01(rng_); }
   double Uniform(double low, double high) { return low + (high - low) * Uniform(); }
   // In [0, n).
   int Int(int n) { return std::min(n - 1, static_cast<int>(Uniform() * n)); }

@@ -1,17 +1,14 @@
-// What every augmentation shares: argument checks with clear messages, and random draws that are
-// the same with every standard library (std::uniform_real_distribution and friends are not
-// specified exactly, so a seed would give other images with libc++ than with libstdc++).
+// What every augmentation shares: argument checks with clear messages, and (from core/random.h)
+// random draws that are the same with every standard library.
 #ifndef FAUNA_DATA_AUGMENT_COMMON_H_
 #define FAUNA_DATA_AUGMENT_COMMON_H_
 
-#include <cmath>
-#include <cstdint>
-#include <random>
 #include <string>
 
 #include <opencv2/core/mat.hpp>
 
 #include "absl/status/status.h"
+#include "core/random.h"
 
 namespace fauna {
 namespace augment {
@@ -50,25 +47,6 @@ inline absl::Status CheckRange(double low, double high, double min, double max,
   }
   return absl::OkStatus();
 }
-
-// A uniform double in [0, 1) from the top 53 bits of one draw.
-inline double Uniform01(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
-}
-
-// A uniform double in [low, high).
-inline double Uniform(std::mt19937_64& rng, double low, double high) {
-  return low + (high - low) * Uniform01(rng);
-}
-
-// A uniform integer in [0, n) for n >= 1 (Lemire's multiply-shift; bias below 2^-40 for the sizes
-// used here).
-inline int64_t UniformIndex(std::mt19937_64& rng, int64_t n) {
-  return static_cast<int64_t>((static_cast<unsigned __int128>(rng()) * static_cast<uint64_t>(n)) >> 64);
-}
-
-// True with probability p; always one draw, so later draws do not depend on the outcome.
-inline bool Bernoulli(std::mt19937_64& rng, double p) { return Uniform01(rng) < p; }
 
 }  // namespace augment
 }  // namespace fauna

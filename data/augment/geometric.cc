@@ -42,13 +42,13 @@ absl::Status VerticalFlip(cv::Mat& image) {
 absl::Status RandomHorizontalFlip(cv::Mat& image, double p, std::mt19937_64& rng) {
   RETURN_IF_ERROR(CheckProbability(p, "horizontal flip"));
   RETURN_IF_ERROR(CheckRgb(image, "horizontal flip"));
-  return augment::Bernoulli(rng, p) ? HorizontalFlip(image) : absl::OkStatus();
+  return Bernoulli(rng, p) ? HorizontalFlip(image) : absl::OkStatus();
 }
 
 absl::Status RandomVerticalFlip(cv::Mat& image, double p, std::mt19937_64& rng) {
   RETURN_IF_ERROR(CheckProbability(p, "vertical flip"));
   RETURN_IF_ERROR(CheckRgb(image, "vertical flip"));
-  return augment::Bernoulli(rng, p) ? VerticalFlip(image) : absl::OkStatus();
+  return Bernoulli(rng, p) ? VerticalFlip(image) : absl::OkStatus();
 }
 
 absl::Status Rotate(cv::Mat& image, double degrees, Border border) {
@@ -70,7 +70,7 @@ absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
                             std::mt19937_64& rng) {
   RETURN_IF_ERROR(augment::CheckInRange(max_degrees, 0, 180, "rotation max_degrees"));
   RETURN_IF_ERROR(CheckRgb(image, "rotation"));
-  return Rotate(image, augment::Uniform(rng, -max_degrees, max_degrees), border);
+  return Rotate(image, Uniform(rng, -max_degrees, max_degrees), border);
 }
 
 absl::Status ValidateResizedCropOptions(const ResizedCropOptions& options) {
@@ -103,13 +103,13 @@ absl::StatusOr<cv::Rect> SampleResizedCropBox(cv::Size size, const ResizedCropOp
   const double log_min = std::log(options.min_ratio);
   const double log_max = std::log(options.max_ratio);
   for (int attempt = 0; attempt < 10; ++attempt) {
-    const double target_area = area * augment::Uniform(rng, options.min_scale, options.max_scale);
-    const double ratio = std::exp(augment::Uniform(rng, log_min, log_max));
+    const double target_area = area * Uniform(rng, options.min_scale, options.max_scale);
+    const double ratio = std::exp(Uniform(rng, log_min, log_max));
     const int w = static_cast<int>(std::lround(std::sqrt(target_area * ratio)));
     const int h = static_cast<int>(std::lround(std::sqrt(target_area / ratio)));
     if (w > 0 && h > 0 && w <= size.width && h <= size.height) {
-      const int top = static_cast<int>(augment::UniformIndex(rng, size.height - h + 1));
-      const int left = static_cast<int>(augment::UniformIndex(rng, size.width - w + 1));
+      const int top = static_cast<int>(UniformIndex(rng, size.height - h + 1));
+      const int left = static_cast<int>(UniformIndex(rng, size.width - w + 1));
       return cv::Rect(left, top, w, h);
     }
   }

@@ -46,7 +46,7 @@ absl::Status RandomGaussianNoise(cv::Mat& image, double sigma, double p, std::mt
   RETURN_IF_ERROR(augment::CheckProbability(p, "gaussian noise"));
   RETURN_IF_ERROR(CheckSigma(sigma));
   RETURN_IF_ERROR(augment::CheckRgb(image, "gaussian noise"));
-  const bool apply = augment::Bernoulli(rng, p);
+  const bool apply = Bernoulli(rng, p);
   std::mt19937_64 noise_rng(rng());
   return apply ? AddGaussianNoise(image, sigma, noise_rng) : absl::OkStatus();
 }
@@ -59,7 +59,7 @@ absl::StatusOr<std::vector<int64_t>> NoisySubset(int64_t n, double fraction, uin
   std::iota(order.begin(), order.end(), int64_t{0});
   std::mt19937_64 rng(DeriveSeed(seed, kSubsetStream, static_cast<uint64_t>(n)));
   for (int64_t i = 0; i < count; ++i) {  // the first `count` steps of a Fisher-Yates shuffle
-    std::swap(order[i], order[i + augment::UniformIndex(rng, n - i)]);
+    std::swap(order[i], order[i + UniformIndex(rng, n - i)]);
   }
   order.resize(static_cast<size_t>(count));
   std::sort(order.begin(), order.end());

@@ -30,18 +30,18 @@ absl::StatusOr<cv::Rect> RandomOcclusion(cv::Mat& image, const OcclusionOptions&
                                          std::mt19937_64& rng) {
   RETURN_IF_ERROR(ValidateOcclusionOptions(options));
   RETURN_IF_ERROR(augment::CheckRgb(image, "occlusion"));
-  if (!augment::Bernoulli(rng, options.p)) return cv::Rect();
+  if (!Bernoulli(rng, options.p)) return cv::Rect();
   const double area = static_cast<double>(image.cols) * image.rows;
   const double log_min = std::log(options.min_ratio);
   const double log_max = std::log(options.max_ratio);
   for (int attempt = 0; attempt < 10; ++attempt) {
-    const double box_area = area * augment::Uniform(rng, options.min_area, options.max_area);
-    const double ratio = std::exp(augment::Uniform(rng, log_min, log_max));
+    const double box_area = area * Uniform(rng, options.min_area, options.max_area);
+    const double ratio = std::exp(Uniform(rng, log_min, log_max));
     const int h = static_cast<int>(std::lround(std::sqrt(box_area * ratio)));
     const int w = static_cast<int>(std::lround(std::sqrt(box_area / ratio)));
     if (h <= 0 || w <= 0 || h >= image.rows || w >= image.cols) continue;
-    const int top = static_cast<int>(augment::UniformIndex(rng, image.rows - h + 1));
-    const int left = static_cast<int>(augment::UniformIndex(rng, image.cols - w + 1));
+    const int top = static_cast<int>(UniformIndex(rng, image.rows - h + 1));
+    const int left = static_cast<int>(UniformIndex(rng, image.cols - w + 1));
     const cv::Rect box(left, top, w, h);
     const uint64_t noise_seed = rng();
     RETURN_IF_ERROR(GuardCv("occlusion", [&] {
@@ -100,7 +100,7 @@ absl::StatusOr<cv::Rect> PartialViewBox(cv::Size size, const PartialViewOptions&
   if (region == PartialRegion::kRandomSide) {
     static constexpr PartialRegion kSides[] = {PartialRegion::kLeft, PartialRegion::kRight,
                                                PartialRegion::kTop, PartialRegion::kBottom};
-    region = kSides[augment::UniformIndex(rng, 4)];
+    region = kSides[UniformIndex(rng, 4)];
   }
   const int w = scaled(size.width, options.keep);
   const int h = scaled(size.height, options.keep);
@@ -120,8 +120,8 @@ absl::StatusOr<cv::Rect> PartialViewBox(cv::Size size, const PartialViewOptions&
                       window_h);
     case PartialRegion::kRandomWindow:
     case PartialRegion::kRandomSide: {
-      const int top = static_cast<int>(augment::UniformIndex(rng, size.height - window_h + 1));
-      const int left = static_cast<int>(augment::UniformIndex(rng, size.width - window_w + 1));
+      const int top = static_cast<int>(UniformIndex(rng, size.height - window_h + 1));
+      const int left = static_cast<int>(UniformIndex(rng, size.width - window_w + 1));
       return cv::Rect(left, top, window_w, window_h);
     }
   }
