@@ -11,15 +11,14 @@
 #include <opencv2/core.hpp>
 
 #include "core/seed.h"
+#include "data/augment/test_images.h"
 
 namespace fauna {
 namespace {
 
-using ::testing::HasSubstr;
+using ::fauna::augment_test::Same;
 
-bool Same(const cv::Mat& a, const cv::Mat& b) {
-  return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
-}
+using ::testing::HasSubstr;
 
 // Random images, labels index % 2; item `failing` fails to load, item `grey` is not RGB.
 class MatSource : public ImageSource {

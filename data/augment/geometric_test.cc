@@ -9,27 +9,16 @@
 #include <opencv2/core.hpp>
 
 #include "core/seed.h"
+#include "data/augment/test_images.h"
 
 namespace fauna {
 namespace {
 
+using ::fauna::augment_test::Noise;
+using ::fauna::augment_test::Same;
+using ::fauna::augment_test::ExpectInvalid;
+
 using ::testing::HasSubstr;
-
-cv::Mat Noise(int width, int height, int seed = 1) {
-  cv::Mat image(height, width, CV_8UC3);
-  cv::RNG rng(seed);
-  rng.fill(image, cv::RNG::UNIFORM, 0, 256);
-  return image;
-}
-
-bool Same(const cv::Mat& a, const cv::Mat& b) {
-  return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
-}
-
-void ExpectInvalid(const absl::Status& status, const std::string& fragment) {
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_THAT(std::string(status.message()), HasSubstr(fragment));
-}
 
 TEST(Flip, MirrorsAndTwiceIsIdentity) {
   const cv::Mat original = Noise(7, 5);

@@ -12,20 +12,15 @@
 #include <opencv2/core.hpp>
 
 #include "core/seed.h"
+#include "data/augment/test_images.h"
 
 namespace fauna {
 namespace {
 
+using ::fauna::augment_test::Same;
+using ::fauna::augment_test::ExpectInvalid;
+
 using ::testing::HasSubstr;
-
-bool Same(const cv::Mat& a, const cv::Mat& b) {
-  return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
-}
-
-void ExpectInvalid(const absl::Status& status, const std::string& fragment) {
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_THAT(std::string(status.message()), HasSubstr(fragment));
-}
 
 // Grey images of level 10 * index, labels index % 3; item `failing` fails to load.
 class GreySource : public ImageSource {

@@ -10,22 +10,15 @@
 #include "core/seed.h"
 #include "data/augment/geometric.h"
 #include "data/augment/noise.h"
+#include "data/augment/test_images.h"
 
 namespace fauna {
 namespace {
 
+using ::fauna::augment_test::Noise;
+using ::fauna::augment_test::Same;
+
 using ::testing::HasSubstr;
-
-cv::Mat Noise(int width, int height, int seed = 1) {
-  cv::Mat image(height, width, CV_8UC3);
-  cv::RNG rng(seed);
-  rng.fill(image, cv::RNG::UNIFORM, 0, 256);
-  return image;
-}
-
-bool Same(const cv::Mat& a, const cv::Mat& b) {
-  return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
-}
 
 TEST(Pipeline, ParsesEveryStepIntoACanonicalSpec) {
   absl::StatusOr<Pipeline> pipeline = Pipeline::Parse(

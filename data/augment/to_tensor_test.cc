@@ -1,4 +1,5 @@
 #include "data/augment/to_tensor.h"
+#include "data/augment/test_images.h"
 
 #include <cmath>
 #include <limits>
@@ -13,13 +14,9 @@
 namespace fauna {
 namespace {
 
-using ::testing::HasSubstr;
+using ::fauna::augment_test::Noise;
 
-cv::Mat Noise(int width, int height, int seed = 1) {
-  cv::Mat image(height, width, CV_8UC3);
-  cv::RNG(seed).fill(image, cv::RNG::UNIFORM, 0, 256);
-  return image;
-}
+using ::testing::HasSubstr;
 
 TEST(ToTensor, NormalisesAKnownPixelPerChannel) {
   cv::Mat rgb(2, 3, CV_8UC3, cv::Scalar(0, 0, 0));
