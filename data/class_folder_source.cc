@@ -119,18 +119,12 @@ absl::StatusOr<std::unique_ptr<ClassFolderSource>> ClassFolderSource::Open(
 }
 
 absl::StatusOr<cv::Mat> ClassFolderSource::Load(int64_t index) const {
-  if (index < 0 || index >= size()) {
-    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
-                                 std::to_string(size()) + ") of " + folder_);
-  }
+  RETURN_IF_ERROR(CheckIndex(index, folder_));
   return ReadImageRgb(paths_[index], reduce_);
 }
 
 absl::StatusOr<cv::Mat> ClassFolderSource::LoadResized(int64_t index, const DecodeOptions& options) const {
-  if (index < 0 || index >= size()) {
-    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
-                                 std::to_string(size()) + ") of " + folder_);
-  }
+  RETURN_IF_ERROR(CheckIndex(index, folder_));
   return DecodeFile(paths_[index], options);
 }
 

@@ -237,10 +237,7 @@ std::string IdxSource::describe(int64_t index) const {
 }
 
 absl::StatusOr<cv::Mat> IdxSource::Load(int64_t index) const {
-  if (index < 0 || index >= size()) {
-    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
-                                 std::to_string(size()) + ") of idx:" + name_);
-  }
+  RETURN_IF_ERROR(CheckIndex(index, "idx:" + name_));
   return GuardCv(describe(index), [&] {
     const cv::Mat gray(rows_, cols_, CV_8UC1, const_cast<uint8_t*>(pixels(index)));
     cv::Mat rgb;

@@ -44,6 +44,14 @@ class ImageSource {
     if (!rgb.ok()) return rgb.status();
     return ResizeImage(*rgb, options);
   }
+
+ protected:
+  // OK for an index in [0, size()); else OutOfRange: "index i outside [0, n) of <what>".
+  absl::Status CheckIndex(int64_t index, const std::string& what) const {
+    if (index >= 0 && index < size()) return absl::OkStatus();
+    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
+                                 std::to_string(size()) + ") of " + what);
+  }
 };
 
 }  // namespace fauna

@@ -249,18 +249,12 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
 }
 
 absl::StatusOr<cv::Mat> ManifestSource::Load(int64_t index) const {
-  if (index < 0 || index >= size()) {
-    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
-                                 std::to_string(size()) + ") of " + manifest_path_);
-  }
+  RETURN_IF_ERROR(CheckIndex(index, manifest_path_));
   return ReadImageRgb(paths_[index], reduce_);
 }
 
 absl::StatusOr<cv::Mat> ManifestSource::LoadResized(int64_t index, const DecodeOptions& options) const {
-  if (index < 0 || index >= size()) {
-    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
-                                 std::to_string(size()) + ") of " + manifest_path_);
-  }
+  RETURN_IF_ERROR(CheckIndex(index, manifest_path_));
   return DecodeFile(paths_[index], options);
 }
 

@@ -684,10 +684,7 @@ std::string SyntheticSource::describe(int64_t index) const {
 }
 
 absl::StatusOr<cv::Mat> SyntheticSource::Load(int64_t index) const {
-  if (index < 0 || index >= size()) {
-    return absl::OutOfRangeError("index " + std::to_string(index) + " outside [0, " +
-                                 std::to_string(size()) + ") of the synthetic set");
-  }
+  RETURN_IF_ERROR(CheckIndex(index, "the synthetic set"));
   return GuardCv(describe(index), [&] {
     Draws draws(DeriveSeed(options_.seed, /*epoch=*/0, static_cast<uint64_t>(index)));
     const std::string& name = class_names_[label(index)];

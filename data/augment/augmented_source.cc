@@ -25,10 +25,7 @@ std::string AugmentedSource::describe(int64_t index) const {
 }
 
 absl::StatusOr<cv::Mat> AugmentedSource::Load(int64_t index) const {
-  if (index < 0 || index >= size()) {
-    return absl::OutOfRangeError("augmented item " + std::to_string(index) + " outside [0, " +
-                                 std::to_string(size()) + ")");
-  }
+  RETURN_IF_ERROR(CheckIndex(index, "the augmented set"));
   const int64_t base = base_index(index);
   const int j = copy(index);
   ASSIGN_OR_RETURN(cv::Mat image, base_->Load(base));
