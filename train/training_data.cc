@@ -1,0 +1,309 @@
+#include "train/training_data.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <system_error>
+#include <utility>
+
+#include <ATen/ATen.h>
+
+#include "core/seed.h"
+#include "core/status.h"
+#include "data/class_folder_source.h"
+#include "data/concat_source.h"
+#include "data/decoded_cache.h"
+#include "data/idx_source.h"
+#include "data/manifest_source.h"
+#include "data/split.h"
+#include "data/subset_source.h"
+#include "data/synthetic_source.h"
+#include "data/augment/pipeline.h"
+#include "data/augment/to_tensor.h"
+
+namespace fauna {
+namespace {
+
+bool IsDirectory(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Every item of a dataset, and which of them form train, val and test.
+struct SplitItems {
+  std::shared_ptr<const ImageSource> all;
+  std::vector<std::vector<int64_t>> parts;  // train, val, test: indices into `all`.
+  std::string kind;                          // synthetic | fashion_mnist | folder | manifest
+  bool files = false;                        // Items are image files (a manifest can be written).
+};
+
+// `train` split train:val in the proportions of fractions[0]:fractions[1], `test` kept whole.
+absl::StatusOr<SplitItems> SplitWithOwnTest(std::shared_ptr<const ImageSource> train,
+                                            std::shared_ptr<const ImageSource> test,
+                                            const std::vector<double>& fractions,
+                                            uint64_t seed) {
+  const double train_share = fractions[0] / (fractions[0] + fractions[1]);
+  ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> parts,
+                   StratifiedSplit(Labels(*train), {train_share, 1.0 - train_share}, seed));
+  const int64_t offset = train->size();
+  std::vector<int64_t> test_indices(test->size());
+  for (int64_t i = 0; i < test->size(); ++i) test_indices[i] = offset + i;
+  ASSIGN_OR_RETURN(std::unique_ptr<ConcatSource> all,
+                   ConcatSource::Create({std::move(train), std::move(test)}));
+  SplitItems items;
+  items.all = std::move(all);
+  items.parts = {std::move(parts[0]), std::move(parts[1]), std::move(test_indices)};
+  return items;
+}
+
+absl::StatusOr<SplitItems> SplitWhole(std::shared_ptr<const ImageSource> all,
+                                      const std::vector<double>& fractions, uint64_t seed) {
+  SplitItems items;
+  ASSIGN_OR_RETURN(items.parts, StratifiedSplit(Labels(*all), fractions, seed));
+  items.all = std::move(all);
+  return items;
+}
+
+absl::StatusOr<SplitItems> OpenManifest(const TrainingDataOptions& options,
+                                        const std::vector<double>& fractions) {
+  ManifestOptions manifest_options;
+  manifest_options.root = options.data_root;
+  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> whole,
+                   ManifestSource::Open(options.data, manifest_options));
+  manifest_options.class_names = whole->class_names();
+  manifest_options.split = "train";
+  absl::StatusOr<std::unique_ptr<ManifestSource>> train =
+      ManifestSource::Open(options.data, manifest_options);
+  if (!train.ok() && train.status().message().find("no split column") != std::string::npos) {
+    return SplitWhole(std::move(whole), fractions, options.seed);
+  }
+  RETURN_IF_ERROR(train.status());
+  manifest_options.split = "test";
+  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> test,
+                   ManifestSource::Open(options.data, manifest_options));
+  manifest_options.split = "val";
+  absl::StatusOr<std::unique_ptr<ManifestSource>> val =
+      ManifestSource::Open(options.data, manifest_options);
+  if (!val.ok()) {  // No val rows: carve val out of train.
+    return SplitWithOwnTest(std::move(*train), std::move(test), fractions, options.seed);
+  }
+  const int64_t n_train = (*train)->size();
+  const int64_t n_val = (*val)->size();
+  ASSIGN_OR_RETURN(std::unique_ptr<ConcatSource> all,
+                   ConcatSource::Create({std::move(*train), std::move(*val), test}));
+  SplitItems items;
+  items.parts.resize(3);
+  for (int64_t i = 0; i < all->size(); ++i) {
+    items.parts[i < n_train ? 0 : (i < n_train + n_val ? 1 : 2)].push_back(i);
+  }
+  items.all = std::move(all);
+  return items;
+}
+
+absl::StatusOr<SplitItems> OpenItems(const TrainingDataOptions& options,
+                                     const std::vector<double>& fractions) {
+  SplitItems items;
+  if (options.data == "synthetic") {
+    SyntheticOptions synthetic;
+    synthetic.num_classes = options.synthetic_classes;
+    synthetic.count = options.synthetic_count;
+    synthetic.image_size = options.image_size;
+    synthetic.seed = options.seed;
+    synthetic.difficulty = options.synthetic_difficulty;
+    ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> all, SyntheticSource::Open(synthetic));
+    ASSIGN_OR_RETURN(items, SplitWhole(std::move(all), fractions, options.seed));
+    items.kind = "synthetic";
+  } else if (options.data == "fashion_mnist") {
+    ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> train, OpenFashionMnist(kFashionMnistDir,
+                                                                                "train"));
+    ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> test, OpenFashionMnist(kFashionMnistDir,
+                                                                               "test"));
+    ASSIGN_OR_RETURN(items, SplitWithOwnTest(std::move(train), std::move(test), fractions,
+                                             options.seed));
+    items.kind = "fashion_mnist";
+  } else if (EndsWith(options.data, ".csv")) {
+    ASSIGN_OR_RETURN(items, OpenManifest(options, fractions));
+    items.kind = "manifest";
+    items.files = true;
+  } else if (IsDirectory(options.data)) {
+    const std::string& root = options.data;
+    if (IsDirectory(root + "/train") && IsDirectory(root + "/val")) {  // AFHQ: val/ is the test.
+      ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> train,
+                       ClassFolderSource::Open(root, {/*split=*/"train"}));
+      ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> val,
+                       ClassFolderSource::Open(root, {/*split=*/"val"}));
+      ASSIGN_OR_RETURN(items, SplitWithOwnTest(std::move(train), std::move(val), fractions,
+                                               options.seed));
+    } else {
+      ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> all, ClassFolderSource::Open(root));
+      ASSIGN_OR_RETURN(items, SplitWhole(std::move(all), fractions, options.seed));
+    }
+    items.kind = "folder";
+    items.files = true;
+  } else {
+    return absl::NotFoundError("--data=" + options.data +
+                               ": not synthetic, fashion_mnist, a folder or a .csv manifest");
+  }
+  if (items.all->class_names().size() < 2) {
+    return absl::InvalidArgumentError("--data=" + options.data + " has fewer than two classes");
+  }
+  const char* names[] = {"train", "val", "test"};
+  for (size_t k = 0; k < 3; ++k) {
+    if (items.parts[k].empty()) {
+      return absl::InvalidArgumentError("--data=" + options.data + " with --split=" +
+                                        options.split + " leaves the " + names[k] +
+                                        " part empty");
+    }
+  }
+  return items;
+}
+
+// A short stable name for cache files of this data and size.
+std::string CacheTag(const TrainingDataOptions& options, const std::string& kind) {
+  std::error_code error;
+  std::string where = options.data;
+  if (kind == "synthetic") {
+    where += ":" + std::to_string(options.synthetic_classes) + ":" +
+             std::to_string(options.synthetic_count) + ":" +
+             std::to_string(options.synthetic_difficulty) + ":" + std::to_string(options.seed);
+  }
+  if (kind == "folder" || kind == "manifest") {
+    where = std::filesystem::absolute(options.data, error).lexically_normal().string();
+  }
+  char hash[17];
+  std::snprintf(hash, sizeof(hash), "%016llx",
+                static_cast<unsigned long long>(std::hash<std::string>()(where)));
+  return kind + "-" + std::to_string(options.image_size) + "-" + hash;
+}
+
+absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
+                                  std::vector<int64_t> indices, const std::string& cache_path,
+                                  const TrainingDataOptions& options,
+                                  std::shared_ptr<const Pipeline> augment,
+                                  const Normalization& normalization, nlohmann::json& caches) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SubsetSource> subset,
+                   SubsetSource::Create(std::move(all), std::move(indices)));
+  DecodeOptions decode;
+  decode.size = options.image_size;
+  ASSIGN_OR_RETURN(DecodedCache built,
+                   DecodedCache::OpenOrBuild(cache_path, *subset, decode, options.threads));
+  caches.push_back({{"path", cache_path},
+                    {"rebuilt", built.rebuilt() ? built.rebuild_reason() : "no (reused)"}});
+  auto cache = std::make_shared<DecodedCache>(std::move(built));
+  DataPart part;
+  part.size = cache->size();
+  part.invalid = cache->invalid_count();
+  for (int64_t i = 0; i < part.size; ++i) part.labels.push_back(cache->label(i));
+  const uint64_t seed = options.seed;
+  part.make_example = [cache, augment, normalization, seed](
+                          int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+    if (!cache->valid(index)) return absl::InvalidArgumentError(cache->error(index));
+    Example example;
+    example.label = cache->label(index);
+    if (augment == nullptr || augment->empty()) {
+      ASSIGN_OR_RETURN(example.image, ToTensor(cache->Get(index), normalization));
+    } else {
+      std::mt19937_64 rng = MakeGenerator(seed, static_cast<uint64_t>(epoch),
+                                          static_cast<uint64_t>(index));
+      ASSIGN_OR_RETURN(cv::Mat augmented, augment->Apply(cache->Get(index), rng));
+      ASSIGN_OR_RETURN(example.image, ToTensor(augmented, normalization));
+    }
+    return example;
+  };
+  return part;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<double>> ParseSplitFractions(const std::string& split) {
+  std::vector<double> fractions;
+  size_t start = 0;
+  while (start <= split.size()) {
+    const size_t end = std::min(split.find('/', start), split.size());
+    const std::string field = split.substr(start, end - start);
+    char* parsed_end = nullptr;
+    const double value = std::strtod(field.c_str(), &parsed_end);
+    if (field.empty() || *parsed_end != '\0' || !std::isfinite(value) || value < 0) {
+      return absl::InvalidArgumentError("--split=" + split +
+                                        ": expected three percentages such as 80/10/10");
+    }
+    fractions.push_back(value / 100.0);
+    start = end + 1;
+  }
+  if (fractions.size() != 3 || std::abs(fractions[0] + fractions[1] + fractions[2] - 1.0) > 1e-6) {
+    return absl::InvalidArgumentError("--split=" + split +
+                                      ": expected three percentages summing to 100");
+  }
+  if (fractions[0] == 0 || fractions[1] == 0) {
+    return absl::InvalidArgumentError("--split=" + split + ": train and val must not be empty");
+  }
+  return fractions;
+}
+
+absl::StatusOr<TrainingData> OpenTrainingData(const TrainingDataOptions& options,
+                                              const std::string& manifest_path) {
+  ASSIGN_OR_RETURN(std::vector<double> fractions, ParseSplitFractions(options.split));
+  auto augment = std::make_shared<Pipeline>();
+  ASSIGN_OR_RETURN(*augment, Pipeline::Parse(options.augment));
+  Normalization normalization = kImageNetNormalization;
+  if (options.normalization == "unit") {
+    normalization = kUnitNormalization;
+  } else if (options.normalization != "imagenet") {
+    return absl::InvalidArgumentError("--normalization=" + options.normalization +
+                                      ": expected imagenet or unit");
+  }
+  ASSIGN_OR_RETURN(SplitItems items, OpenItems(options, fractions));
+
+  nlohmann::json description = {{"data", options.data},
+                                {"kind", items.kind},
+                                {"image_size", options.image_size},
+                                {"split", options.split},
+                                {"split_seed", options.seed},
+                                {"augment", augment->spec()},
+                                {"normalization", options.normalization},
+                                {"manifest", nullptr}};
+  if (items.kind == "synthetic") {
+    description["synthetic"] = {{"classes", options.synthetic_classes},
+                                {"count", options.synthetic_count},
+                                {"difficulty", options.synthetic_difficulty}};
+  }
+  if (items.files && !manifest_path.empty()) {
+    RETURN_IF_ERROR(WriteManifest(manifest_path, *items.all, items.parts,
+                                  {"train", "val", "test"}));
+    description["manifest"] = manifest_path;
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.cache_dir, error);
+  if (error) {
+    return absl::PermissionDeniedError("cannot create the cache folder " + options.cache_dir +
+                                       ": " + error.message());
+  }
+  TrainingData data;
+  data.class_names = items.all->class_names();
+  const std::string prefix = options.cache_dir + "/" + CacheTag(options, items.kind);
+  nlohmann::json caches = nlohmann::json::array();
+  ASSIGN_OR_RETURN(data.train, MakePart(items.all, items.parts[0], prefix + "-train.fdc", options,
+                                        augment, normalization, caches));
+  ASSIGN_OR_RETURN(data.val, MakePart(items.all, items.parts[1], prefix + "-val.fdc", options,
+                                      nullptr, normalization, caches));
+  ASSIGN_OR_RETURN(data.test, MakePart(items.all, items.parts[2], prefix + "-test.fdc", options,
+                                       nullptr, normalization, caches));
+  description["classes"] = data.class_names;
+  description["sizes"] = {{"train", data.train.size}, {"val", data.val.size},
+                          {"test", data.test.size}};
+  description["unreadable"] = {{"train", data.train.invalid}, {"val", data.val.invalid},
+                               {"test", data.test.invalid}};
+  description["caches"] = std::move(caches);
+  data.description = std::move(description);
+  return data;
+}
+
+}  // namespace fauna

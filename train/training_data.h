@@ -1,0 +1,80 @@
+// The train, val and test parts a run needs, from one --data argument: the embedded synthetic
+// set, the real Fashion-MNIST, a class folder (flat, or AFHQ's train/ and val/) or a CSV manifest.
+// Each part is decoded once into a memory-mapped cache at the run's image size; training items
+// are augmented per (seed, epoch, index); every item is normalised for the model.
+#ifndef FAUNA_TRAIN_TRAINING_DATA_H_
+#define FAUNA_TRAIN_TRAINING_DATA_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+
+namespace fauna {
+
+struct TrainingDataOptions {
+  // "synthetic", "fashion_mnist", a class folder, or a .csv manifest.
+  std::string data = "synthetic";
+  // Folder every image of a manifest must lie in ("" = the manifest's folder).
+  std::string data_root = "";
+  // Side of the square images the model sees.
+  int image_size = 64;
+  // Fractions of train/val/test as "80/10/10" (or "70/30/0"... any three, summing to 100). Data
+  // that comes with its own test part (Fashion-MNIST's test file, AFHQ's val/ folder, a manifest
+  // with a split column) keeps it and splits the rest train:val in the same proportion.
+  std::string split = "80/10/10";
+  // The synthetic set.
+  int synthetic_classes = 3;
+  int64_t synthetic_count = 3000;
+  double synthetic_difficulty = 0.5;
+  // Augmentation of training images, a Pipeline spec ("hflip, rotate(degrees=15)"); "" for none.
+  std::string augment = "";
+  // "imagenet" (the studies' mean/std) or "unit" (pixels / 255 only).
+  std::string normalization = "imagenet";
+  // Where decoded caches live (made when missing).
+  std::string cache_dir;
+  // Seed of the split and of every augmentation draw.
+  uint64_t seed = 0;
+  // Threads decoding the caches (<= 0: one per core).
+  int threads = 0;
+};
+
+// One part of the data, ready for a Loader.
+struct DataPart {
+  int64_t size = 0;
+  ExampleFn make_example;
+  std::vector<int64_t> labels;
+  // Items that failed to decode (skipped by the loader with a warning, or an error with strict).
+  int64_t invalid = 0;
+};
+
+struct TrainingData {
+  std::vector<std::string> class_names;
+  DataPart train, val, test;
+  // For the results file: what was read, how it was split, where the split manifest is.
+  nlohmann::json description;
+};
+
+// Opens the data, splits it (stratified, seeded), writes the split as a `path,label,split`
+// manifest to `manifest_path` when the items are files (so `--data=<that manifest>` repeats the
+// run exactly), and builds or reuses the decoded caches. Errors: an unknown or missing dataset,
+// a bad split or augmentation spec, an empty part, a dataset with fewer than two classes.
+//
+// Example:
+//   ASSIGN_OR_RETURN(TrainingData data, OpenTrainingData(options, run_dir + "/split.csv"));
+//   Loader loader(data.train.size, data.train.make_example, loader_options);
+absl::StatusOr<TrainingData> OpenTrainingData(const TrainingDataOptions& options,
+                                              const std::string& manifest_path);
+
+// "80/10/10" as {0.8, 0.1, 0.1}; InvalidArgument unless three non-negative numbers summing to 100
+// with a non-empty train and val part.
+absl::StatusOr<std::vector<double>> ParseSplitFractions(const std::string& split);
+
+}  // namespace fauna
+
+#endif  // FAUNA_TRAIN_TRAINING_DATA_H_

@@ -1,0 +1,137 @@
+#include "train/training_data.h"
+
+#include <filesystem>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/test_tmp.h"
+#include "data/synthetic_source.h"
+
+namespace fauna {
+namespace {
+
+using ::testing::HasSubstr;
+
+TrainingDataOptions SmallSynthetic(const std::string& cache) {
+  TrainingDataOptions options;
+  options.synthetic_count = 60;
+  options.image_size = 32;
+  options.cache_dir = TestTempPath(cache);
+  options.threads = 2;
+  return options;
+}
+
+TEST(TrainingData, SyntheticSplitsIntoStratifiedParts) {
+  absl::StatusOr<TrainingData> data = OpenTrainingData(SmallSynthetic("cache1"), "");
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->class_names, (std::vector<std::string>{"cat", "dog", "wild"}));
+  EXPECT_EQ(data->train.size, 48);
+  EXPECT_EQ(data->val.size, 6);
+  EXPECT_EQ(data->test.size, 6);
+  EXPECT_EQ(std::count(data->test.labels.begin(), data->test.labels.end(), 2), 2);
+  absl::StatusOr<Example> example = data->train.make_example(0, 0);
+  ASSERT_TRUE(example.ok()) << example.status();
+  EXPECT_EQ(example->image.sizes(), (at::IntArrayRef{3, 32, 32}));
+  EXPECT_EQ(example->label, data->train.labels[0]);
+  EXPECT_TRUE(data->description["manifest"].is_null());  // Synthetic items are not files.
+  EXPECT_EQ(data->description["sizes"]["train"], 48);
+}
+
+TEST(TrainingData, AugmentationDependsOnEpochAndIndexOnly) {
+  TrainingDataOptions options = SmallSynthetic("cache2");
+  options.augment = "hflip, rotate(degrees=30)";
+  absl::StatusOr<TrainingData> data = OpenTrainingData(options, "");
+  ASSERT_TRUE(data.ok()) << data.status();
+  at::Tensor a = data->train.make_example(3, 1)->image;
+  at::Tensor b = data->train.make_example(3, 1)->image;
+  at::Tensor c = data->train.make_example(3, 2)->image;
+  EXPECT_TRUE(a.equal(b));
+  EXPECT_FALSE(a.equal(c));
+  // Val and test are never augmented.
+  EXPECT_TRUE(data->val.make_example(0, 1)->image.equal(data->val.make_example(0, 2)->image));
+}
+
+// Writes an AFHQ-like tree root/{train,val}/{cat,dog,wild}/*.png from the synthetic set.
+void WriteAfhq(const std::string& root, int per_split) {
+  auto source = SyntheticSource::Open({/*num_classes=*/3, /*count=*/per_split * 2,
+                                       /*image_size=*/32});
+  ASSERT_TRUE(source.ok());
+  for (int64_t i = 0; i < (*source)->size(); ++i) {
+    const std::string folder = root + (i < per_split ? "/train/" : "/val/") +
+                               (*source)->class_names()[(*source)->label(i)];
+    std::filesystem::create_directories(folder);
+    cv::Mat rgb = *(*source)->Load(i);
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    ASSERT_TRUE(cv::imwrite(folder + "/" + std::to_string(i) + ".png", bgr));
+  }
+}
+
+TEST(TrainingData, AfhqFolderKeepsItsValAsTestAndWritesARepeatableManifest) {
+  const std::string root = TestTempPath("afhq");
+  WriteAfhq(root, /*per_split=*/30);
+  TrainingDataOptions options = SmallSynthetic("cache3");
+  options.data = root;
+  options.split = "80/20/0";
+  const std::string manifest = TestTempPath("split.csv");
+  absl::StatusOr<TrainingData> data = OpenTrainingData(options, manifest);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->train.size, 24);
+  EXPECT_EQ(data->val.size, 6);
+  EXPECT_EQ(data->test.size, 30);
+  EXPECT_EQ(data->description["manifest"], manifest);
+
+  options.data = manifest;
+  options.data_root = root;
+  absl::StatusOr<TrainingData> again = OpenTrainingData(options, "");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->train.labels, data->train.labels);
+  EXPECT_EQ(again->test.size, 30);
+  EXPECT_TRUE(again->train.make_example(5, 0)->image.equal(data->train.make_example(5, 0)->image));
+}
+
+TEST(TrainingData, BadInputIsAClearError) {
+  TrainingDataOptions options = SmallSynthetic("cache4");
+  options.data = TestTempPath("no_such_dataset");
+  EXPECT_EQ(OpenTrainingData(options, "").status().code(), absl::StatusCode::kNotFound);
+
+  options = SmallSynthetic("cache4");
+  options.split = "80/20";
+  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()),
+              HasSubstr("three percentages"));
+  options.split = "100/0/0";
+  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+  options.split = "80/10/10";
+  options.augment = "spin(degrees=3)";
+  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+  options.augment = "";
+  options.normalization = "zscore";
+  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+  options.normalization = "imagenet";
+  options.synthetic_count = 5;  // Too few for a test part.
+  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()), HasSubstr("empty"));
+
+  const std::string one_class = TestTempPath("one_class/cat");
+  std::filesystem::create_directories(one_class);
+  ASSERT_TRUE(cv::imwrite(one_class + "/a.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(9))));
+  options = SmallSynthetic("cache4");
+  options.data = TestTempPath("one_class");
+  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+}
+
+TEST(TrainingData, ParsesSplitFractions) {
+  absl::StatusOr<std::vector<double>> fractions = ParseSplitFractions("70/20/10");
+  ASSERT_TRUE(fractions.ok());
+  EXPECT_DOUBLE_EQ((*fractions)[2], 0.1);
+  EXPECT_FALSE(ParseSplitFractions("70/x/10").ok());
+  EXPECT_FALSE(ParseSplitFractions("").ok());
+  EXPECT_FALSE(ParseSplitFractions("50/50/10").ok());
+}
+
+}  // namespace
+}  // namespace fauna
