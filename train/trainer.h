@@ -1,0 +1,107 @@
+// The training loop: epochs of minibatch training with Adam or SGD and a learning-rate schedule,
+// validation after every epoch, early stopping on validation accuracy, the best-on-validation
+// weights kept and evaluated on the test part at the end. Every epoch is appended to
+// <run_dir>/metrics.jsonl and checkpointed atomically to <run_dir>/checkpoint.pt, so a run killed
+// at any moment resumes (TrainerOptions::resume) and ends with the same numbers as an
+// uninterrupted one. A NaN or Inf loss stops the run cleanly. With a DistributedContext of several
+// ranks, each trains on its part of every batch and gradients are averaged (data parallelism).
+#ifndef FAUNA_TRAIN_TRAINER_H_
+#define FAUNA_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <absl/status/statusor.h>
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+#include "models/backbone.h"
+#include "train/distributed.h"
+#include "train/lr_schedule.h"
+#include "train/optimizer.h"
+#include "train/training_data.h"
+
+namespace fauna {
+
+struct TrainerOptions {
+  int64_t epochs = 10;
+  // Early stopping: stop after this many epochs without a better validation accuracy (0: never).
+  int64_t patience = 0;
+  // Images per optimiser step over all ranks (each rank takes batch_size / world_size).
+  int64_t batch_size = 64;
+  int workers = 2;
+  OptimizerConfig optimizer;
+  // Its base_lr is optimizer.lr.
+  LrSchedule schedule;
+  // Train only the classification head (ModelConfig's head_name()) for this many first epochs.
+  int64_t freeze_backbone_epochs = 0;
+  // Where metrics.jsonl and checkpoint.pt go (must exist).
+  std::string run_dir;
+  // Continue from <run_dir>/checkpoint.pt, which must have been written with the same `config`.
+  bool resume = false;
+  // A failed item is an error rather than skipped with a warning.
+  bool strict = false;
+  // Progress bars on stderr.
+  bool progress = true;
+  uint64_t seed = 0;
+  c10::Device device = c10::Device(c10::kCPU);
+  // The run's resolved configuration: kept in every checkpoint and compared on resume.
+  nlohmann::json config = nlohmann::json::object();
+};
+
+// Checks the options (positive epochs and batch size, batch divisible by the world size, ...).
+absl::Status ValidateTrainerOptions(const TrainerOptions& options, int world_size = 1);
+
+// One epoch's numbers, as written to metrics.jsonl.
+struct EpochRecord {
+  int64_t epoch = 0;
+  double lr = 0;  // At the epoch's first step.
+  double train_loss = 0, train_acc = 0, val_loss = 0, val_acc = 0;
+  double seconds = 0;       // Training and validation.
+  double images_per_s = 0;  // Training images (all ranks) per second of training.
+  nlohmann::json ToJson() const;
+  static absl::StatusOr<EpochRecord> FromJson(const nlohmann::json& json);
+};
+
+// Loss and accuracy of a model on a data part.
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+  int64_t count = 0;
+  // [classes][classes] counts, row = true class, column = prediction.
+  std::vector<std::vector<int64_t>> confusion;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  int64_t best_epoch = 0;  // 0 when no epoch had a finite validation accuracy.
+  Evaluation test;         // Of the best weights; NaN loss and accuracy without them.
+  // "completed 15 epochs", "early stopping: ...", "non-finite training loss (nan) at ...".
+  std::string stop_reason;
+  bool diverged = false;
+  int64_t resumed_after_epoch = 0;  // 0 for a fresh run.
+  double wall_seconds = 0;          // Of this process (not counting a run before a resume).
+  double train_images_per_s = 0;    // Over the epochs this process trained.
+  SkippedItems skipped;             // Training items skipped on this rank.
+};
+
+// Trains `model` (on options.device) on data.train, validating on data.val, and evaluates the
+// best weights on data.test; `model` ends holding the best weights. `distributed` may be null
+// (one process). Errors: bad options, a checkpoint that does not match on resume, an item failure
+// with strict, a failed write, a lost peer.
+absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
+                                  const TrainerOptions& options,
+                                  DistributedContext* distributed = nullptr);
+
+// Loss and accuracy of `model` on `part` (eval mode, no gradients). With several ranks each
+// evaluates every world_size-th item and the sums are exchanged, so every rank gets the totals.
+absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part, int64_t num_classes,
+                                    int64_t batch_size, int workers, c10::Device device,
+                                    DistributedContext* distributed = nullptr);
+
+}  // namespace fauna
+
+#endif  // FAUNA_TRAIN_TRAINER_H_
