@@ -1,0 +1,34 @@
+#include "train/scale.h"
+
+namespace fauna {
+
+absl::StatusOr<Scale> ResolveScale(const std::string& flag, bool gpu) {
+  Scale scale;
+  scale.name = flag;
+  scale.reason = "asked for";
+  if (flag == "auto") {
+    scale.name = gpu ? "paper" : "small";
+    scale.reason = gpu ? "auto: a GPU is in use" : "auto: no GPU in use";
+  }
+  if (scale.name == "paper") {
+    scale.image_size = 224;
+    scale.width = 1.0;
+    scale.synthetic_count = 3000;
+    scale.max_epochs = 0;
+  } else if (scale.name == "small") {
+    scale.image_size = 64;
+    scale.width = 0.25;
+    scale.synthetic_count = 3000;
+    scale.max_epochs = 12;
+  } else if (scale.name == "ci") {
+    scale.image_size = 32;
+    scale.width = 0.125;
+    scale.synthetic_count = 480;
+    scale.max_epochs = 3;
+  } else {
+    return absl::InvalidArgumentError("--scale=" + flag + ": expected paper, small, ci or auto");
+  }
+  return scale;
+}
+
+}  // namespace fauna

@@ -1,0 +1,32 @@
+// The three scales of shared/DESIGN.md as settings the trainer applies: `paper` (224 px, full
+// width, the recipe's epochs: a GPU), `small` (64 px, width 1/4, at most 12 epochs: minutes on a
+// laptop CPU) and `ci` (32 px, width 1/8, 3 epochs on 480 synthetic images: seconds). `auto` is
+// paper on a GPU and small otherwise.
+#ifndef FAUNA_TRAIN_SCALE_H_
+#define FAUNA_TRAIN_SCALE_H_
+
+#include <cstdint>
+#include <string>
+
+#include <absl/status/statusor.h>
+
+namespace fauna {
+
+struct Scale {
+  std::string name;            // paper | small | ci
+  std::string reason;          // "asked for", or why auto chose it.
+  int image_size = 224;
+  double width = 1.0;          // Model width multiplier.
+  int64_t synthetic_count = 3000;
+  int64_t max_epochs = 0;      // 0: the recipe's epochs.
+};
+
+// `flag` is paper, small, ci or auto; InvalidArgument otherwise.
+//
+// Example:
+//   ASSIGN_OR_RETURN(Scale scale, ResolveScale("auto", /*gpu=*/false));  // small
+absl::StatusOr<Scale> ResolveScale(const std::string& flag, bool gpu);
+
+}  // namespace fauna
+
+#endif  // FAUNA_TRAIN_SCALE_H_

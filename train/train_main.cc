@@ -1,0 +1,295 @@
+// The generic trainer: one binary for every recipe of the two studies. A recipe is a flagfile
+// under train/recipes/ (model, augmentation, optimiser, schedule, epochs, early stopping), run by
+// a thin target such as `bazel run //train:vgg16_best`; flags after `--` override the recipe.
+//
+//   bazel run //train:vgg16_best                        # small scale on CPU, synthetic data
+//   bazel run //train:vgg16_best -- --scale=paper --data=/data/afhq --device=cuda
+//   bazel run //train:vgg16_best -- --resume            # continue a killed run
+//
+// A run writes into its folder (default runs/<recipe>): config.json, split.csv (file data),
+// metrics.jsonl, checkpoint.pt, model.safetensors (the best weights, torchvision's keys), the
+// curves and confusion matrix as SVG, and results.json.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include <absl/status/statusor.h>
+#include <gflags/gflags.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/version.hpp>
+#include <torch/version.h>
+
+#include "core/atomic_file.h"
+#include "core/runtime.h"
+#include "core/status.h"
+#include "core/torch_status.h"
+#include "models/registry.h"
+#include "models/state_dict.h"
+#include "train/distributed.h"
+#include "train/scale.h"
+#include "train/trainer.h"
+#include "train/training_data.h"
+
+// What the run is.
+DEFINE_string(name, "train", "Name of the run (a recipe sets it); the default folder is runs/<name>.");
+DEFINE_string(run_dir, "", "Folder of the run; default runs/<name> in the workspace.");
+DEFINE_string(scale, "auto", "paper, small, ci, or auto (paper on a GPU, small otherwise).");
+DEFINE_bool(resume, false, "Continue the run in --run_dir from its checkpoint.");
+DEFINE_bool(strict, false, "An unreadable image is an error instead of skipped with a warning.");
+DEFINE_bool(progress, true, "Show progress bars on stderr.");
+// Data.
+DEFINE_string(data, "synthetic", "synthetic, fashion_mnist, a class folder or a .csv manifest.");
+DEFINE_string(data_root, "", "Folder the images of a manifest with absolute paths lie in.");
+DEFINE_string(split, "80/10/10", "Train/val/test percentages (data with its own test keeps it).");
+DEFINE_int32(image_size, 0, "Side of the images the model sees; 0 takes the scale's.");
+DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
+DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
+DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
+DEFINE_string(augment, "", "Augmentation of training images, e.g. \"hflip, rotate(degrees=15)\".");
+DEFINE_string(normalization, "imagenet", "imagenet or unit.");
+DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
+// Model.
+DEFINE_string(model, "vgg16", "A registered model name (resnet50, vgg16, endangered_model4, ...).");
+DEFINE_double(width, 0, "Width multiplier of the model; 0 takes the scale's.");
+DEFINE_double(dropout, -1, "Dropout before the classifier; < 0 keeps the architecture's default.");
+DEFINE_string(activation, "relu", "VGG's activation: relu, tanh, sigmoid or linear.");
+DEFINE_string(init_weights, "", "Start from these weights (safetensors or torch.save'd dict); "
+                                "the head is re-initialised for the dataset's classes.");
+DEFINE_int64(freeze_backbone_epochs, 0, "Train only the head for this many first epochs.");
+// Optimisation.
+DEFINE_string(optimizer, "adam", "adam or sgd.");
+DEFINE_double(lr, 1e-3, "Learning rate.");
+DEFINE_double(beta1, 0.9, "Adam's beta1.");
+DEFINE_double(beta2, 0.999, "Adam's beta2.");
+DEFINE_double(momentum, 0.9, "SGD's momentum.");
+DEFINE_double(weight_decay, 0, "L2 weight decay (added to the gradient, as PyTorch does).");
+DEFINE_double(lr_decay, 0, "Keras-style decay: lr / (1 + lr_decay * steps).");
+DEFINE_int64(lr_step_epochs, 0, "Multiply the rate by --lr_gamma every this many epochs (0: never).");
+DEFINE_double(lr_gamma, 0.5, "Step decay factor.");
+DEFINE_int64(epochs, 10, "Most epochs (the recipe's; the scale may cap them).");
+DEFINE_int64(max_epochs, 0, "Cap on --epochs; 0 takes the scale's cap (none at paper scale).");
+DEFINE_int64(patience, 0, "Early stopping after this many epochs without a better val accuracy.");
+DEFINE_int64(batch_size, 64, "Images per step, over all ranks.");
+DEFINE_int32(workers, 2, "Loader threads.");
+// Data parallelism.
+DEFINE_int32(world_size, 1, "Processes training together (one per machine or GPU).");
+DEFINE_int32(rank, 0, "This process's rank in [0, world_size); rank 0 writes the results.");
+DEFINE_string(master_addr, "127.0.0.1", "Address of rank 0's rendezvous store.");
+DEFINE_int32(master_port, 29500, "Port of rank 0's rendezvous store.");
+DEFINE_int32(dist_timeout_s, 120, "Seconds before a lost or missing peer is an error.");
+
+namespace fauna {
+namespace {
+
+std::string CacheDir() {
+  if (!FLAGS_cache_dir.empty()) return FLAGS_cache_dir;
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/fauna/decoded";
+  return DefaultRunDir("cache");
+}
+
+nlohmann::json JsonNumber(double value) {
+  if (std::isfinite(value)) return value;
+  return std::isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity");
+}
+
+absl::Status Run(const std::string& command) {
+  ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
+  ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
+  const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
+  const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;
+  const int64_t cap = FLAGS_max_epochs > 0 ? FLAGS_max_epochs : scale.max_epochs;
+  const int64_t epochs = cap > 0 ? std::min(FLAGS_epochs, cap) : FLAGS_epochs;
+
+  DistributedOptions distributed_options;
+  distributed_options.world_size = FLAGS_world_size;
+  distributed_options.rank = FLAGS_rank;
+  distributed_options.master_addr = FLAGS_master_addr;
+  distributed_options.master_port = FLAGS_master_port;
+  distributed_options.timeout = std::chrono::milliseconds(int64_t{FLAGS_dist_timeout_s} * 1000);
+  RETURN_IF_ERROR(ValidateDistributedOptions(distributed_options));
+  const bool primary = FLAGS_rank == 0;
+
+  const std::string run_dir = FLAGS_run_dir.empty() ? DefaultRunDir(FLAGS_name) : FLAGS_run_dir;
+  std::error_code error;
+  std::filesystem::create_directories(run_dir, error);
+  if (error) return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
+  if (primary) {
+    std::fprintf(stderr, "%s: scale %s (%s): %d px, width %g, at most %lld epochs; run folder %s\n",
+                 FLAGS_name.c_str(), scale.name.c_str(), scale.reason.c_str(), image_size, width,
+                 static_cast<long long>(epochs), run_dir.c_str());
+  }
+
+  TrainingDataOptions data_options;
+  data_options.data = FLAGS_data;
+  data_options.data_root = FLAGS_data_root;
+  data_options.image_size = image_size;
+  data_options.split = FLAGS_split;
+  data_options.synthetic_classes = FLAGS_synthetic_classes;
+  data_options.synthetic_count = FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count
+                                                           : scale.synthetic_count;
+  data_options.synthetic_difficulty = FLAGS_synthetic_difficulty;
+  data_options.augment = FLAGS_augment;
+  data_options.normalization = FLAGS_normalization;
+  data_options.cache_dir = CacheDir();
+  data_options.seed = runtime.seed;
+  data_options.threads = runtime.threads;
+  ASSIGN_OR_RETURN(TrainingData data,
+                   OpenTrainingData(data_options, primary ? run_dir + "/split.csv" : ""));
+  const int64_t num_classes = static_cast<int64_t>(data.class_names.size());
+
+  ModelConfig model_config;
+  model_config.num_classes = num_classes;
+  model_config.width = width;
+  if (FLAGS_dropout >= 0) model_config.dropout = FLAGS_dropout;
+  model_config.activation = FLAGS_activation;
+  model_config.image_size = image_size;
+  ASSIGN_OR_RETURN(Backbone model, CreateModel(FLAGS_model, model_config));
+  if (!FLAGS_init_weights.empty()) {
+    LoadOptions load_options;
+    load_options.reinit_prefixes = {model->head_name()};
+    ASSIGN_OR_RETURN(LoadReport report, LoadWeights(*model, FLAGS_init_weights, load_options));
+    if (primary) {
+      std::fprintf(stderr, "initial weights: %zu tensors from %s%s\n", report.loaded.size(),
+                   FLAGS_init_weights.c_str(),
+                   report.reinitialized.empty() ? "" : " (head re-initialised for the classes)");
+    }
+  }
+
+  TrainerOptions options;
+  options.epochs = epochs;
+  options.patience = FLAGS_patience;
+  options.batch_size = FLAGS_batch_size;
+  options.workers = FLAGS_workers;
+  options.optimizer.name = FLAGS_optimizer;
+  options.optimizer.lr = FLAGS_lr;
+  options.optimizer.beta1 = FLAGS_beta1;
+  options.optimizer.beta2 = FLAGS_beta2;
+  options.optimizer.momentum = FLAGS_momentum;
+  options.optimizer.weight_decay = FLAGS_weight_decay;
+  options.schedule.decay = FLAGS_lr_decay;
+  options.schedule.step_epochs = FLAGS_lr_step_epochs;
+  options.schedule.gamma = FLAGS_lr_gamma;
+  options.freeze_backbone_epochs = FLAGS_freeze_backbone_epochs;
+  options.run_dir = run_dir;
+  options.resume = FLAGS_resume;
+  options.strict = FLAGS_strict;
+  options.progress = FLAGS_progress;
+  options.seed = runtime.seed;
+  options.device = runtime.device;
+  // What must not change across a resume (paths, progress and thread counts may).
+  options.config = {{"name", FLAGS_name},
+                    {"scale", scale.name},
+                    {"seed", runtime.seed},
+                    {"data", data.description},
+                    {"model", FLAGS_model},
+                    {"width", width},
+                    {"dropout", FLAGS_dropout},
+                    {"activation", FLAGS_activation},
+                    {"init_weights", FLAGS_init_weights},
+                    {"freeze_backbone_epochs", FLAGS_freeze_backbone_epochs},
+                    {"optimizer", FLAGS_optimizer},
+                    {"lr", FLAGS_lr},
+                    {"beta1", FLAGS_beta1},
+                    {"beta2", FLAGS_beta2},
+                    {"momentum", FLAGS_momentum},
+                    {"weight_decay", FLAGS_weight_decay},
+                    {"lr_decay", FLAGS_lr_decay},
+                    {"lr_step_epochs", FLAGS_lr_step_epochs},
+                    {"lr_gamma", FLAGS_lr_gamma},
+                    {"epochs", epochs},
+                    {"patience", FLAGS_patience},
+                    {"batch_size", FLAGS_batch_size},
+                    {"world_size", FLAGS_world_size}};
+  options.config["data"].erase("caches");  // Where the caches are is no part of the run.
+  options.config["data"].erase("manifest");
+  if (primary) {
+    nlohmann::json resolved = options.config;
+    resolved["threads"] = runtime.threads;
+    resolved["device"] = runtime.device.str();
+    resolved["run_dir"] = run_dir;
+    RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/config.json", resolved.dump(2) + "\n"));
+  }
+
+  ASSIGN_OR_RETURN(std::unique_ptr<DistributedContext> distributed,
+                   DistributedContext::Connect(distributed_options, runtime.device));
+  ASSIGN_OR_RETURN(TrainResult result, Train(model, data, options, distributed.get()));
+  if (!primary) return absl::OkStatus();
+
+  const std::string weights_path = run_dir + "/model.safetensors";
+  if (result.best_epoch > 0) RETURN_IF_ERROR(SaveWeights(*model, weights_path));
+  nlohmann::json best = nullptr;
+  if (result.best_epoch > 0) {
+    const EpochRecord& record = result.history[result.best_epoch - 1];
+    best = {{"epoch", record.epoch},
+            {"train_loss", JsonNumber(record.train_loss)},
+            {"train_acc", JsonNumber(record.train_acc)},
+            {"val_loss", JsonNumber(record.val_loss)},
+            {"val_acc", JsonNumber(record.val_acc)}};
+  }
+  nlohmann::json results = {
+      {"name", FLAGS_name},
+      {"command", command},
+      {"config", options.config},
+      {"class_names", data.class_names},
+      {"seed", runtime.seed},
+      {"split_manifest", data.description["manifest"]},
+      {"epochs_run", result.history.size()},
+      {"best_epoch", result.best_epoch},
+      {"best", best},
+      {"stop_reason", result.stop_reason},
+      {"diverged", result.diverged},
+      {"test_loss", JsonNumber(result.test.loss)},
+      {"test_acc", JsonNumber(result.test.accuracy)},
+      {"test_count", result.test.count},
+      {"confusion", result.test.confusion},
+      {"resumed_after_epoch", result.resumed_after_epoch},
+      {"wall_seconds", result.wall_seconds},
+      {"train_images_per_s", result.train_images_per_s},
+      {"skipped_train_items", result.skipped.count},
+      {"threads", runtime.threads},
+      {"device", runtime.device.str()},
+      {"world_size", distributed->world_size()},
+      {"backend", distributed->backend()},
+      {"versions", {{"libtorch", TORCH_VERSION}, {"opencv", CV_VERSION}, {"compiler", __VERSION__}}},
+      {"files",
+       {{"metrics", run_dir + "/metrics.jsonl"},
+        {"checkpoint", run_dir + "/checkpoint.pt"},
+        {"weights", result.best_epoch > 0 ? nlohmann::json(weights_path) : nlohmann::json()}}},
+  };
+  RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/results.json", results.dump(2) + "\n"));
+
+  if (result.skipped.count > 0) {
+    std::fprintf(stderr, "skipped %lld unreadable training items (first: %s)\n",
+                 static_cast<long long>(result.skipped.count),
+                 result.skipped.messages.empty() ? "?" : result.skipped.messages[0].c_str());
+  }
+  std::printf("%s: %s; best epoch %lld, test accuracy %.4f on %lld images (chance %.4f)\n",
+              FLAGS_name.c_str(), result.stop_reason.c_str(),
+              static_cast<long long>(result.best_epoch), result.test.accuracy,
+              static_cast<long long>(result.test.count), 1.0 / static_cast<double>(num_classes));
+  std::printf("results: %s/results.json (curves: %s/curves.svg)\n", run_dir.c_str(),
+              run_dir.c_str());
+  if (scale.name != "paper") {
+    std::printf("paper scale on real AFHQ (a GPU): bazel run //train:%s -- --scale=paper "
+                "--data=/path/to/afhq --device=cuda\n",
+                FLAGS_name.c_str());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace fauna
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("fauna's trainer; see train/train_main.cc and train/recipes/.");
+  std::string command;  // For the results file, before gflags removes the flags.
+  for (int i = 0; i < argc; ++i) command += (i > 0 ? " " : "") + std::string(argv[i]);
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  return fauna::ExitCode(fauna::GuardTorch("train", [&] { return fauna::Run(command); }));
+}
