@@ -255,8 +255,7 @@ std::vector<DtypeGroup> GroupByDtype(const std::vector<at::Tensor>& tensors) {
   return groups;
 }
 
-// A 64-bit FNV-1a fingerprint of the tensors' dtypes and shapes, kept within 53 bits so that it
-// travels exactly in any dtype Gloo sums.
+// A 64-bit FNV-1a fingerprint of the tensors' dtypes and shapes, in order.
 int64_t StructureFingerprint(const std::vector<at::Tensor>& tensors) {
   uint64_t hash = 1469598103934665603ull;
   auto mix = [&hash](int64_t value) {
@@ -268,7 +267,7 @@ int64_t StructureFingerprint(const std::vector<at::Tensor>& tensors) {
     mix(t.dim());
     for (int64_t size : t.sizes()) mix(size);
   }
-  return static_cast<int64_t>(hash & ((1ull << 53) - 1));
+  return static_cast<int64_t>(hash);
 }
 
 }  // namespace
