@@ -60,11 +60,15 @@ class DistributedContext {
  public:
   // Joins the job described by `options`; `device` is where the module's tensors live. With
   // world_size 1 this is a context without a process group whose every call does nothing. Else
-  // rank 0 hosts a TCP store on master_port, every rank meets there, and a Gloo (or NCCL) process
-  // group connects all of them. Errors: InvalidArgument for bad options or a backend that cannot
-  // serve `device`; FailedPrecondition for "nccl" in a build without it; DeadlineExceeded when the
-  // peers do not all arrive within the timeout; Unavailable when the store cannot be hosted or
-  // reached. The message names master_addr:master_port and the timeout.
+  // rank 0 hosts a TCP store on master_port, every rank claims its rank there and waits for the
+  // others, a Gloo (or NCCL) process group connects all of them, and one all-reduce checks it: on
+  // success every rank's group is up. Takes at most about the timeout when a peer is missing.
+  // Errors (each message names master_addr:master_port, this rank and the timeout):
+  // InvalidArgument for bad options, an unresolvable master_addr or a backend that cannot serve
+  // `device`; FailedPrecondition for "nccl" in a build without it, or more processes than
+  // world_size; AlreadyExists for a rank that another process has claimed; DeadlineExceeded when
+  // not all ranks arrive in time ("only 1 of 2 ranks joined in time"); Unavailable when the store
+  // cannot be hosted (port in use) or a peer drops out while connecting.
   static absl::StatusOr<std::unique_ptr<DistributedContext>> Connect(
       const DistributedOptions& options, c10::Device device);
 

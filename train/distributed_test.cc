@@ -300,6 +300,21 @@ TEST(DistributedContext, APeerThatNeverJoinsIsAnErrorWithinTheTimeout) {
   }
 }
 
+TEST(DistributedContext, AnUnknownMasterAddressIsAnError) {
+  for (int rank : {0, 1}) {
+    DistributedOptions options = Options(/*world_size=*/2, rank, FreePort(), /*timeout_ms=*/500);
+    options.master_addr = "no-such-host.invalid";
+    const Clock::time_point start = Clock::now();
+    absl::Status status = DistributedContext::Connect(options, c10::Device(c10::kCPU)).status();
+    // Without a resolver at all (a sealed sandbox) the lookup fails "temporarily" until the timeout.
+    EXPECT_THAT(status.code(), AnyOf(absl::StatusCode::kInvalidArgument,
+                                     absl::StatusCode::kDeadlineExceeded))
+        << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("no-such-host.invalid"));
+    EXPECT_LT(SecondsSince(start), 3.0);
+  }
+}
+
 TEST(DistributedContext, TwoProcessesWithTheSameRankAreAnError) {
   std::vector<absl::Status> statuses(3);
   const int port = FreePort();
