@@ -511,12 +511,16 @@ std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string&
   for (const std::string& name : matrix.class_names()) {
     name_width = std::max(name_width, TextWidth(name, name_font));
   }
+  // Column names: level when they fit a cell, else at 45 degrees while cells are wide enough
+  // apart for that, else upright.
   const bool rotate = name_width > cell - 4;
+  const bool upright = rotate && cell < 1.7 * name_font;
 
   const double left = 40 + name_width + 10;  // "true class" label, names, gap
   const double top = title.empty() ? 40 : 62;
   const double grid = cell * static_cast<double>(n);
-  const double below = (rotate ? name_width * 0.71 + 16 : name_font + 12) + 30;
+  const double below =
+      (upright ? name_width + 12 : rotate ? name_width * 0.71 + 16 : name_font + 12) + 30;
   const double width = left + std::max(grid, 200.0) + 100;  // colour bar on the right
   const double height = top + std::max(grid, 60.0) + below;
 
@@ -559,17 +563,23 @@ std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string&
   svg += "</g>\n<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(grid) +
          "\" height=\"" + Num(grid) + "\" fill=\"none\" stroke=\"#444444\"/>\n";
 
-  // Class names: rows on the left, columns below (rotated when wider than a cell).
+  // Class names: rows on the left, columns below.
   for (int64_t c = 0; c < n; ++c) {
     const std::string& name = matrix.class_names()[static_cast<size_t>(c)];
     const double middle = cell * (static_cast<double>(c) + 0.5);
     svg += Text(left - 6, top + middle + name_font * 0.35, name, name_font, "end");
-    const double x = left + middle;
-    const double y = top + grid + 6 + name_font * 0.8;
-    svg += rotate ? Text(x + name_font * 0.3, y, name, name_font, "end",
-                         "transform=\"rotate(-45 " + Num(x + name_font * 0.3) + " " + Num(y) +
-                             ")\"")
-                  : Text(x, y, name, name_font, "middle");
+    const double x = left + middle + name_font * 0.3;
+    if (upright) {
+      const double y = top + grid + 6;
+      svg += Text(x, y, name, name_font, "end",
+                  "transform=\"rotate(-90 " + Num(x) + " " + Num(y) + ")\"");
+    } else if (rotate) {
+      const double y = top + grid + 6 + name_font * 0.8;
+      svg += Text(x, y, name, name_font, "end",
+                  "transform=\"rotate(-45 " + Num(x) + " " + Num(y) + ")\"");
+    } else {
+      svg += Text(left + middle, top + grid + 6 + name_font * 0.8, name, name_font, "middle");
+    }
   }
   svg += Text(left + grid / 2, height - 12, "predicted class", kLabelFont, "middle");
   const double label_y = top + grid / 2;
@@ -589,7 +599,7 @@ std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string&
          "\" fill=\"url(#heat-scale)\" stroke=\"#444444\" stroke-width=\"0.5\"/>\n";
   svg += Text(bar_x + 18, top + 9, "100%", kTickFont, "start");
   svg += Text(bar_x + 18, top + bar_height, "0%", kTickFont, "start");
-  const double bar_label_x = bar_x + 60;
+  const double bar_label_x = bar_x + 50;
   const double bar_label_y = top + bar_height / 2;
   svg += Text(bar_label_x, bar_label_y, "share of true class", kTickFont, "middle",
               "transform=\"rotate(90 " + Num(bar_label_x) + " " + Num(bar_label_y) + ")\"");

@@ -79,9 +79,9 @@ std::string TrainingCurvesSvg(const std::vector<EpochMetrics>& epochs, const std
 
 // A heatmap of `matrix`: one cell per (true, predicted) pair (rows: true class, columns:
 // predicted), coloured by the share of its row (white 0 to dark blue 1), with the count printed in
-// it and a tooltip; class names on both axes (the column names rotated when wider than a cell);
-// accuracy and macro F1 under the title; a colour bar. Cells shrink to 16 px so that about 50
-// classes still fit on a screen.
+// it and a tooltip; class names on both axes (the column names turned 45 or 90 degrees when wider
+// than a cell); accuracy and macro F1 under the title; a colour bar. Cells shrink to 16 px so that
+// about 50 classes still fit on a screen.
 std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string& title);
 
 // Writes `svg` to `path` atomically (core/atomic_file.h).

@@ -570,7 +570,8 @@ TEST(ConfusionMatrixSvg, FiftyClassesWithLongNames) {
   ExpectGoodSvg(svg);
   KeepExample("confusion_matrix_50.svg", svg);
   EXPECT_EQ(Count(svg, "class=\"cell\""), 2500);
-  EXPECT_EQ(Count(svg, "rotate(-45"), 50);
+  EXPECT_EQ(Count(svg, "rotate(-90"), 51);  // column names upright, and "true class"
+  EXPECT_EQ(Count(svg, "rotate(-45"), 0);
   EXPECT_THAT(svg, HasSubstr(">fifty &lt;classes&gt;</text>"));
   // Still fits a screen.
   const std::vector<std::string> widths = AttributeValues(svg, "width");
@@ -587,6 +588,7 @@ TEST(ConfusionMatrixSvg, ElevenClassesAndEscapedNames) {
   EXPECT_EQ(Count(svg, "class=\"cell\""), 121);
   EXPECT_THAT(svg, HasSubstr(">a&amp;b</text>"));
   EXPECT_THAT(svg, HasSubstr(">&lt;tiger&gt;</text>"));
+  EXPECT_EQ(Count(svg, "rotate(-45"), 11);  // long column names at 45 degrees
 }
 
 TEST(ConfusionMatrixSvg, EmptyMatrices) {
