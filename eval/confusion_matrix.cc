@@ -34,15 +34,13 @@ std::string PadRight(const std::string& text, size_t width) {
 }
 
 double Ratio(int64_t numerator, int64_t denominator) {
-  return denominator == 0 ? 0.0
-                          : static_cast<double>(numerator) / static_cast<double>(denominator);
+  return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
 }
 
 }  // namespace
 
 ConfusionMatrix::ConfusionMatrix(std::vector<std::string> class_names)
-    : class_names_(std::move(class_names)),
-      counts_(class_names_.size() * class_names_.size(), 0) {}
+    : class_names_(std::move(class_names)), counts_(class_names_.size() * class_names_.size(), 0) {}
 
 absl::StatusOr<ConfusionMatrix> ConfusionMatrix::FromVector(std::vector<std::string> class_names,
                                                             const std::vector<double>& values) {
@@ -79,10 +77,9 @@ absl::Status ConfusionMatrix::Add(const at::Tensor& labels, const at::Tensor& pr
     return absl::InvalidArgumentError("confusion matrix: labels or predictions are undefined");
   }
   if (labels.dim() != 1 || predictions.dim() != 1) {
-    return absl::InvalidArgumentError(
-        "confusion matrix: labels and predictions must be 1-D, got " +
-        std::to_string(labels.dim()) + "-D labels and " + std::to_string(predictions.dim()) +
-        "-D predictions");
+    return absl::InvalidArgumentError("confusion matrix: labels and predictions must be 1-D, got " +
+                                      std::to_string(labels.dim()) + "-D labels and " +
+                                      std::to_string(predictions.dim()) + "-D predictions");
   }
   if (labels.size(0) != predictions.size(0)) {
     return absl::InvalidArgumentError("confusion matrix: " + std::to_string(labels.size(0)) +
@@ -96,8 +93,7 @@ absl::Status ConfusionMatrix::Add(const at::Tensor& labels, const at::Tensor& pr
           " must have an integer dtype, not " + at::toString(tensor->scalar_type()));
     }
   }
-  ASSIGN_OR_RETURN(std::vector<int64_t> pairs,
-                   GuardTorch("confusion matrix", [&] {
+  ASSIGN_OR_RETURN(std::vector<int64_t> pairs, GuardTorch("confusion matrix", [&] {
                      const int64_t n = labels.size(0);
                      std::vector<int64_t> result(static_cast<size_t>(2 * n));
                      at::Tensor l = labels.to(at::kCPU, at::kLong).contiguous();
@@ -109,8 +105,9 @@ absl::Status ConfusionMatrix::Add(const at::Tensor& labels, const at::Tensor& pr
   const size_t n = pairs.size() / 2;
   // Every pair is checked before any is counted, so a failed call changes nothing.
   for (size_t i = 0; i < n; ++i) {
-    for (const auto& [value, what] : {std::pair<int64_t, const char*>{pairs[i], "label"},
-                                      std::pair<int64_t, const char*>{pairs[n + i], "prediction"}}) {
+    for (const auto& [value, what] :
+         {std::pair<int64_t, const char*>{pairs[i], "label"},
+          std::pair<int64_t, const char*>{pairs[n + i], "prediction"}}) {
       absl::Status status = CheckClass(value, what);
       if (!status.ok()) {
         return absl::InvalidArgumentError(std::string(status.message()) + " (at index " +
@@ -134,9 +131,8 @@ absl::Status ConfusionMatrix::Add(int64_t label, int64_t prediction) {
 absl::Status ConfusionMatrix::Merge(const ConfusionMatrix& other) {
   if (other.class_names_ != class_names_) {
     return absl::InvalidArgumentError(
-        "cannot merge confusion matrices over different classes (" +
-        std::to_string(num_classes()) + " and " + std::to_string(other.num_classes()) +
-        " classes, or other names)");
+        "cannot merge confusion matrices over different classes (" + std::to_string(num_classes()) +
+        " and " + std::to_string(other.num_classes()) + " classes, or other names)");
   }
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
   return absl::OkStatus();
@@ -202,9 +198,12 @@ nlohmann::json ConfusionMatrix::ToJson() const {
                          {"f1", f1(i)},
                          {"support", support(i)}});
   }
-  return {{"class_names", class_names_}, {"counts", std::move(rows)},
-          {"total", total()},            {"accuracy", accuracy()},
-          {"macro_f1", macro_f1()},      {"per_class", std::move(per_class)}};
+  return {{"class_names", class_names_},
+          {"counts", std::move(rows)},
+          {"total", total()},
+          {"accuracy", accuracy()},
+          {"macro_f1", macro_f1()},
+          {"per_class", std::move(per_class)}};
 }
 
 std::string ConfusionMatrix::ToText() const {
@@ -233,7 +232,8 @@ std::string ConfusionMatrix::ToText() const {
   text += "\n";
   for (int64_t i = 0; i < n; ++i) {
     text += PadRight(row_labels[static_cast<size_t>(i)], label_width);
-    for (int64_t j = 0; j < n; ++j) text += "  " + PadLeft(std::to_string(counts(i, j)), cell_width);
+    for (int64_t j = 0; j < n; ++j)
+      text += "  " + PadLeft(std::to_string(counts(i, j)), cell_width);
     text += "\n";
   }
 

@@ -22,18 +22,16 @@ const std::vector<std::string> kNames = {"cat", "dog", "wild"};
 // cat: 5 right, 1 as dog; dog: 2 as cat, 3 right, 1 as wild; wild: no samples.
 ConfusionMatrix Example() {
   ConfusionMatrix matrix(kNames);
-  const std::vector<std::pair<int64_t, int64_t>> pairs = {
-      {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 1},
-      {1, 0}, {1, 0}, {1, 1}, {1, 1}, {1, 1}, {1, 2}};
+  const std::vector<std::pair<int64_t, int64_t>> pairs = {{0, 0}, {0, 0}, {0, 0}, {0, 0},
+                                                          {0, 0}, {0, 1}, {1, 0}, {1, 0},
+                                                          {1, 1}, {1, 1}, {1, 1}, {1, 2}};
   for (const auto& [label, prediction] : pairs) {
     EXPECT_TRUE(matrix.Add(label, prediction).ok());
   }
   return matrix;
 }
 
-at::Tensor Longs(const std::vector<int64_t>& values) {
-  return at::tensor(values, at::kLong);
-}
+at::Tensor Longs(const std::vector<int64_t>& values) { return at::tensor(values, at::kLong); }
 
 TEST(ConfusionMatrix, EmptyMatrixHasZeroMetrics) {
   const ConfusionMatrix matrix(kNames);
@@ -89,8 +87,9 @@ TEST(ConfusionMatrix, AddRejectsOutOfRangeClassesNamingTheValue) {
 
 TEST(ConfusionMatrix, TensorAddMatchesScalarAdd) {
   ConfusionMatrix matrix(kNames);
-  ASSERT_TRUE(matrix.Add(Longs({0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1}),
-                         Longs({0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 2}))
+  ASSERT_TRUE(matrix
+                  .Add(Longs({0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1}),
+                       Longs({0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 2}))
                   .ok());
   EXPECT_EQ(matrix.raw_counts(), Example().raw_counts());
 }
@@ -99,8 +98,9 @@ TEST(ConfusionMatrix, TensorAddTakesAnyIntegerDtypeAndStrides) {
   ConfusionMatrix matrix(kNames);
   ASSERT_TRUE(matrix.Add(Longs({2, 1}).to(at::kInt), Longs({2, 0}).to(at::kByte)).ok());
   // Every second element of [1, 9, 2, 9]: labels {1, 2}, not contiguous.
-  const at::Tensor strided = Longs({1, 9, 2, 9}).slice(/*dim=*/0, /*start=*/0, /*end=*/4,
-                                                       /*step=*/2);
+  const at::Tensor strided = Longs({1, 9, 2, 9})
+                                 .slice(/*dim=*/0, /*start=*/0, /*end=*/4,
+                                        /*step=*/2);
   ASSERT_FALSE(strided.is_contiguous());
   ASSERT_TRUE(matrix.Add(strided, Longs({1, 2})).ok());
   EXPECT_THAT(matrix.raw_counts(), ElementsAre(0, 0, 0, 1, 1, 0, 0, 0, 2));

@@ -81,13 +81,12 @@ absl::StatusOr<double> MetricValue(const nlohmann::json& record, const std::stri
     if (text == "Infinity") return std::numeric_limits<double>::infinity();
     if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
   }
-  return absl::InvalidArgumentError(where + ": " + key + " is " + it->dump() +
-                                    ", not a number");
+  return absl::InvalidArgumentError(where + ": " + key + " is " + it->dump() + ", not a number");
 }
 
 // The epochs of `records` (from `path`), in order of epoch, the last record of each epoch winning.
 absl::StatusOr<std::vector<EpochMetrics>> EpochsOf(const std::vector<nlohmann::json>& records,
-                                                    const std::string& path) {
+                                                   const std::string& path) {
   std::map<int64_t, EpochMetrics> epochs;
   for (size_t i = 0; i < records.size(); ++i) {
     const nlohmann::json& record = records[i];
@@ -154,8 +153,7 @@ absl::Status Run(int argc, char** argv) {
     return absl::FailedPreconditionError(input + " has no epoch records (yet)");
   }
   const std::string folder = FolderOf(input);
-  const std::string out =
-      FLAGS_out.empty() ? folder + "/" + kCurvesFile : UserPath(FLAGS_out);
+  const std::string out = FLAGS_out.empty() ? folder + "/" + kCurvesFile : UserPath(FLAGS_out);
   const std::string title = FLAGS_title.empty() ? BaseName(folder) : FLAGS_title;
   const std::optional<int64_t> best =
       FLAGS_best_by == "none" ? std::nullopt : BestEpoch(epochs, FLAGS_best_by);

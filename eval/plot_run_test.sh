@@ -22,9 +22,11 @@ expect_error() {
   local code=0
   "$tool" "$@" >"$TEST_TMPDIR/stdout" 2>"$TEST_TMPDIR/stderr" || code=$?
   [ "$code" -eq 1 ] || fail "plot_run $* exited $code, not 1"
-  [ "$(wc -l <"$TEST_TMPDIR/stderr")" -eq 1 ] || { cat "$TEST_TMPDIR/stderr"; fail "plot_run $*: not one error line"; }
+  [ "$(wc -l <"$TEST_TMPDIR/stderr")" -eq 1 ] \
+    || { cat "$TEST_TMPDIR/stderr"; fail "plot_run $*: not one error line"; }
   grep -q '^error: ' "$TEST_TMPDIR/stderr" || fail "plot_run $*: no 'error: ' prefix"
-  grep -qF -- "$want" "$TEST_TMPDIR/stderr" || { cat "$TEST_TMPDIR/stderr"; fail "plot_run $*: error lacks '$want'"; }
+  grep -qF -- "$want" "$TEST_TMPDIR/stderr" \
+    || { cat "$TEST_TMPDIR/stderr"; fail "plot_run $*: error lacks '$want'"; }
 }
 
 # A run of 6 epochs: val_acc is best at epoch 5, val_loss lowest at epoch 4; a NaN, a blank line

@@ -88,12 +88,23 @@ std::string Escape(const std::string& text) {
     }
     if (length == 1) {
       switch (text[i]) {
-        case '&': result += "&amp;"; break;
-        case '<': result += "&lt;"; break;
-        case '>': result += "&gt;"; break;
-        case '"': result += "&quot;"; break;
-        case '\'': result += "&apos;"; break;
-        default: result += text[i];
+        case '&':
+          result += "&amp;";
+          break;
+        case '<':
+          result += "&lt;";
+          break;
+        case '>':
+          result += "&gt;";
+          break;
+        case '"':
+          result += "&quot;";
+          break;
+        case '\'':
+          result += "&apos;";
+          break;
+        default:
+          result += text[i];
       }
     } else {
       result.append(text, i, length);
@@ -138,12 +149,13 @@ std::string Line(double x1, double y1, double x2, double y2, const std::string& 
 }
 
 std::string OpenSvg(double width, double height) {
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Num(width) + "\" height=\"" +
-         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
-         "\" font-family=\"" + kFontFamily + "\">\n"
-         "<rect x=\"0\" y=\"0\" width=\"" + Num(width) + "\" height=\"" + Num(height) +
-         "\" fill=\"white\"/>\n";
+  const std::string w = Num(width);
+  const std::string h = Num(height);
+  std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + w + "\" height=\"" + h +
+         "\" viewBox=\"0 0 " + w + " " + h + "\" font-family=\"" + kFontFamily + "\">\n";
+  svg += "<rect x=\"0\" y=\"0\" width=\"" + w + "\" height=\"" + h + "\" fill=\"white\"/>\n";
+  return svg;
 }
 
 double PowerOfTen(int exponent) { return std::pow(10.0, exponent); }
@@ -282,8 +294,9 @@ void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
   // Layout: title, plot area, tick labels, axis labels, legend rows.
   const double top = box.y + (chart.title.empty() ? 14 : 38);
   const double right = box.x + box.w - 18;
-  const int max_y_ticks = std::clamp(static_cast<int>((box.h - 120) / 40), 2, 8);
-  std::vector<double> y_ticks = has_data ? NiceTicks(y_lo, y_hi, max_y_ticks) : std::vector<double>{};
+  const int max_y_ticks = std::clamp(static_cast<int>((box.h - 120) / 40), 3, 8);
+  std::vector<double> y_ticks =
+      has_data ? NiceTicks(y_lo, y_hi, max_y_ticks) : std::vector<double>{};
   const double y_step = y_ticks.size() >= 2 ? y_ticks[1] - y_ticks[0] : 1;
   double y_axis_lo = 0, y_axis_hi = 1;
   if (!y_ticks.empty()) {
@@ -312,14 +325,16 @@ void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
   const double width = std::max(right - left, 1.0);
   const double height = std::max(bottom - top, 1.0);
 
-  const int max_x_ticks = std::clamp(static_cast<int>(width / 60), 2, 10);
+  const int max_x_ticks = std::clamp(static_cast<int>(width / 60), 3, 10);
   const std::vector<double> x_ticks =
       has_data ? NiceTicks(x_lo, x_hi, max_x_ticks, chart.integer_x ? 1 : 0)
                : std::vector<double>{};
   const double x_step = x_ticks.size() >= 2 ? x_ticks[1] - x_ticks[0] : 1;
   const double x_axis_lo = x_ticks.empty() ? 0 : x_ticks.front();
   const double x_axis_hi = x_ticks.empty() ? 1 : x_ticks.back();
-  const auto px = [&](double x) { return left + (x - x_axis_lo) / (x_axis_hi - x_axis_lo) * width; };
+  const auto px = [&](double x) {
+    return left + (x - x_axis_lo) / (x_axis_hi - x_axis_lo) * width;
+  };
   const auto py = [&](double y) {
     return top + height - (y - y_axis_lo) / (y_axis_hi - y_axis_lo) * height;
   };
@@ -347,8 +362,8 @@ void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
   } else {
     // The data, clipped to the plot area (points beyond a fixed y end).
     const std::string clip = "plot-area-" + id;
-    *out += "<clipPath id=\"" + clip + "\"><rect x=\"" + Num(left - 4) + "\" y=\"" +
-            Num(top - 4) + "\" width=\"" + Num(width + 8) + "\" height=\"" + Num(height + 8) +
+    *out += "<clipPath id=\"" + clip + "\"><rect x=\"" + Num(left - 4) + "\" y=\"" + Num(top - 4) +
+            "\" width=\"" + Num(width + 8) + "\" height=\"" + Num(height + 8) +
             "\"/></clipPath>\n<g clip-path=\"url(#" + clip + ")\">\n";
     if (show_vertical) {
       *out += Line(px(vertical->x), top, px(vertical->x), top + height, "#555555", 1.5, "5 4");
@@ -376,8 +391,8 @@ void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
         }
       }
       const LegendEntry& entry = legend[s];
-      *out += "<g class=\"series\" fill=\"" + entry.colour + "\">\n<title>" +
-              Escape(series.name) + "</title>\n";
+      *out += "<g class=\"series\" fill=\"" + entry.colour + "\">\n<title>" + Escape(series.name) +
+              "</title>\n";
       if (!path.empty()) {
         *out += "<path d=\"" + path + "\" fill=\"none\" stroke=\"" + entry.colour +
                 "\" stroke-width=\"2\" stroke-linejoin=\"round\"" +
@@ -497,8 +512,8 @@ std::string TrainingCurvesSvg(const std::vector<EpochMetrics>& epochs, const std
   std::string svg = OpenSvg(2 * kPanelWidth, kTitleHeight + kPanelHeight);
   svg += Text(kPanelWidth, 24, title, kTitleFont + 2, "middle", "font-weight=\"bold\"");
   DrawPanel(loss, Box{0, kTitleHeight, kPanelWidth, kPanelHeight}, "loss", marker, &svg);
-  DrawPanel(accuracy, Box{kPanelWidth, kTitleHeight, kPanelWidth, kPanelHeight}, "accuracy",
-            marker, &svg);
+  DrawPanel(accuracy, Box{kPanelWidth, kTitleHeight, kPanelWidth, kPanelHeight}, "accuracy", marker,
+            &svg);
   return svg + "</svg>\n";
 }
 
@@ -519,8 +534,10 @@ std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string&
   const double left = 40 + name_width + 10;  // "true class" label, names, gap
   const double top = title.empty() ? 40 : 62;
   const double grid = cell * static_cast<double>(n);
-  const double below =
-      (upright ? name_width + 12 : rotate ? name_width * 0.71 + 16 : name_font + 12) + 30;
+  const double below = (upright  ? name_width + 12
+                        : rotate ? name_width * 0.71 + 16
+                                 : name_font + 12) +
+                       30;
   const double width = left + std::max(grid, 200.0) + 100;  // colour bar on the right
   const double height = top + std::max(grid, 60.0) + below;
 
@@ -548,16 +565,15 @@ std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string&
       const double x = left + cell * static_cast<double>(j);
       const double y = top + cell * static_cast<double>(i);
       const std::string& truth = matrix.class_names()[static_cast<size_t>(i)];
-      svg += "<rect class=\"cell\" x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" +
-             Num(cell) + "\" height=\"" + Num(cell) + "\" fill=\"" + HeatColour(share) +
-             "\" stroke=\"white\" stroke-width=\"0.5\"><title>" +
-             Escape("true " + truth + ", predicted " +
-                    matrix.class_names()[static_cast<size_t>(j)] + ": " + std::to_string(count) +
-                    " (" + Percent(share) + " of " + truth + ")") +
-             "</title></rect>\n";
-      svg += Text(x + cell / 2, y + cell / 2 + count_font * 0.35, std::to_string(count),
-                  count_font, "middle",
-                  std::string("fill=\"") + (share > 0.55 ? "white" : "#222222") + "\"");
+      svg +=
+          "<rect class=\"cell\" x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" + Num(cell) +
+          "\" height=\"" + Num(cell) + "\" fill=\"" + HeatColour(share) +
+          "\" stroke=\"white\" stroke-width=\"0.5\"><title>" +
+          Escape("true " + truth + ", predicted " + matrix.class_names()[static_cast<size_t>(j)] +
+                 ": " + std::to_string(count) + " (" + Percent(share) + " of " + truth + ")") +
+          "</title></rect>\n";
+      svg += Text(x + cell / 2, y + cell / 2 + count_font * 0.35, std::to_string(count), count_font,
+                  "middle", std::string("fill=\"") + (share > 0.55 ? "white" : "#222222") + "\"");
     }
   }
   svg += "</g>\n<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(grid) +

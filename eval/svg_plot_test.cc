@@ -49,7 +49,11 @@ std::string EntityFault(const std::string& text) {
 bool IsValidUtf8(const std::string& text) {
   for (size_t i = 0; i < text.size();) {
     const unsigned char b = static_cast<unsigned char>(text[i]);
-    const size_t length = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    const size_t length = b < 0x80         ? 1
+                          : (b >> 5) == 6  ? 2
+                          : (b >> 4) == 14 ? 3
+                          : (b >> 3) == 30 ? 4
+                                           : 0;
     if (length == 0 || i + length > text.size()) return false;
     for (size_t k = 1; k < length; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
@@ -347,6 +351,24 @@ TEST(LineChartSvg, LargerValuesAreDrawnHigher) {
     EXPECT_GT(y, 0);
     EXPECT_LT(y, chart.height);
   }
+}
+
+TEST(LineChartSvg, SmallestFigureStillMapsPointsInside) {
+  LineChart chart = TwoSeries();
+  chart.width = 10;  // raised to the 120 px minimum
+  chart.height = 10;
+  const std::string svg = LineChartSvg(chart);
+  ExpectGoodSvg(svg);
+  const std::regex re("class=\"marker\" cx=\"([-0-9.]+)\" cy=\"([-0-9.]+)\"");
+  int markers = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator();
+       ++it, ++markers) {
+    EXPECT_GE(std::stod((*it)[1]), 0);
+    EXPECT_LE(std::stod((*it)[1]), 120);
+    EXPECT_GE(std::stod((*it)[2]), 0);
+    EXPECT_LE(std::stod((*it)[2]), 120);
+  }
+  EXPECT_EQ(markers, 20);
 }
 
 TEST(LineChartSvg, NonFiniteValuesAreGaps) {
