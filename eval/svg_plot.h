@@ -6,6 +6,7 @@
 #define FAUNA_EVAL_SVG_PLOT_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,13 +59,14 @@ std::vector<double> NiceTicks(double lo, double hi, int max_ticks, double min_st
 // they have in common and is listed as "name (N x, M y)", so the fault shows.
 std::string LineChartSvg(const LineChart& chart);
 
-// One row of a run's metrics.jsonl; a value that was not measured is NaN.
+// One row of a run's metrics.jsonl; a value that was not measured is NaN (the default), drawn as a
+// gap.
 struct EpochMetrics {
   int64_t epoch = 0;
-  double train_loss = 0;
-  double train_acc = 0;
-  double val_loss = 0;
-  double val_acc = 0;
+  double train_loss = std::numeric_limits<double>::quiet_NaN();
+  double train_acc = std::numeric_limits<double>::quiet_NaN();
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_acc = std::numeric_limits<double>::quiet_NaN();
 };
 
 // The studies' training figure: two panels side by side, loss (train and val) and accuracy (train

@@ -537,6 +537,17 @@ TEST(TrainingCurvesSvg, BestEpochOutsideTheDataWidensTheAxis) {
   EXPECT_THAT(svg, HasSubstr(">10</text>"));  // the x axis reaches it (ticks 0 to 10)
 }
 
+TEST(TrainingCurvesSvg, UnsetValuesAreGaps) {
+  EpochMetrics only_train;
+  only_train.epoch = 1;
+  only_train.train_loss = 0.9;
+  const std::string svg = TrainingCurvesSvg({only_train}, "one value");
+  ExpectGoodSvg(svg);
+  EXPECT_EQ(Count(svg, "class=\"marker\""), 1);
+  EXPECT_EQ(Count(svg, ">val (NaN)</text>"), 2);
+  EXPECT_EQ(Count(svg, ">train (NaN)</text>"), 1);
+}
+
 TEST(TrainingCurvesSvg, OneEpochAndNoEpochs) {
   std::string svg = TrainingCurvesSvg(History(1), "first epoch");
   ExpectGoodSvg(svg);
