@@ -1,0 +1,94 @@
+// Figures as hand-written SVG, with no plotting library: line charts, the studies' training curves
+// (loss and accuracy per epoch) and confusion-matrix heatmaps. The output is a standalone,
+// well-formed XML document that any browser shows; text is escaped (and invalid UTF-8 replaced),
+// so class names and titles may hold any bytes.
+#ifndef FAUNA_EVAL_SVG_PLOT_H_
+#define FAUNA_EVAL_SVG_PLOT_H_
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "eval/confusion_matrix.h"
+
+namespace fauna {
+
+// One line of a chart: the points (x[i], y[i]). A point with a NaN or infinite coordinate is a
+// gap: the line stops before it and starts again after it.
+struct Series {
+  std::string name;
+  std::vector<double> x;
+  std::vector<double> y;
+};
+
+// A line chart: axes with 1-2-5 ticks and grid lines, one coloured line with markers per series
+// (a fixed palette of 10 colours, then the same colours dashed), a legend under the x axis.
+struct LineChart {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<Series> series;
+  // Fixed ends of the y axis (e.g. 0 and 1 for accuracy); an end not given follows the data,
+  // rounded out to a tick. Points beyond a fixed end are clipped. Ignored when y_min >= y_max.
+  std::optional<double> y_min;
+  std::optional<double> y_max;
+  // Ticks on the x axis only at whole numbers (epochs).
+  bool integer_x = false;
+  // Size of the figure in pixels.
+  int width = 640;
+  int height = 420;
+};
+
+// Ascending, evenly spaced "nice" ticks that enclose [lo, hi]: the first tick is <= lo, the last
+// >= hi, and the step is the smallest of 1, 2 or 5 times a power of ten (at least `min_step`,
+// e.g. 1 for whole numbers) that needs at most `max_ticks` ticks. lo > hi are swapped; lo == hi is
+// widened by min_step (or by a tenth of |lo|, or by 1 at 0). Empty when lo or hi is not finite or
+// max_ticks < 3 (two ticks on multiples of a step cannot enclose a range around 0).
+//
+// Example:
+//   NiceTicks(/*lo=*/0.13, /*hi=*/0.92, /*max_ticks=*/6)  // {0, 0.2, 0.4, 0.6, 0.8, 1}
+//   NiceTicks(/*lo=*/1, /*hi=*/30, /*max_ticks=*/8)       // {0, 5, 10, 15, 20, 25, 30}
+std::vector<double> NiceTicks(double lo, double hi, int max_ticks, double min_step = 0);
+
+// `chart` as an SVG document. It never fails: a chart with no finite point draws its frame with
+// the message "no data"; a series with no finite point is listed in the legend as "name (NaN)"
+// (or "name (no data)" when empty); a series whose x and y differ in length draws the points
+// they have in common and is listed as "name (N x, M y)", so the fault shows.
+std::string LineChartSvg(const LineChart& chart);
+
+// One row of a run's metrics.jsonl; a value that was not measured is NaN (the default), drawn as a
+// gap.
+struct EpochMetrics {
+  int64_t epoch = 0;
+  double train_loss = std::numeric_limits<double>::quiet_NaN();
+  double train_acc = std::numeric_limits<double>::quiet_NaN();
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_acc = std::numeric_limits<double>::quiet_NaN();
+};
+
+// The studies' training figure: two panels side by side, loss (train and val) and accuracy (train
+// and val) per epoch, under `title`. `best_epoch`, when given, is marked in both panels by a
+// vertical dashed line (listed in the legends as "best epoch N").
+//
+// Example:
+//   RETURN_IF_ERROR(WriteSvg(run_dir + "/curves.svg",
+//                            TrainingCurvesSvg(history, "vgg16, AFHQ", /*best_epoch=*/12)));
+std::string TrainingCurvesSvg(const std::vector<EpochMetrics>& epochs, const std::string& title,
+                              std::optional<int64_t> best_epoch = std::nullopt);
+
+// A heatmap of `matrix`: one cell per (true, predicted) pair (rows: true class, columns:
+// predicted), coloured by the share of its row (white 0 to dark blue 1), with the count printed in
+// it and a tooltip; class names on both axes (the column names turned 45 or 90 degrees when wider
+// than a cell); accuracy and macro F1 under the title; a colour bar. Cells shrink to 16 px so that
+// about 50 classes still fit on a screen.
+std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string& title);
+
+// Writes `svg` to `path` atomically (core/atomic_file.h).
+absl::Status WriteSvg(const std::string& path, const std::string& svg);
+
+}  // namespace fauna
+
+#endif  // FAUNA_EVAL_SVG_PLOT_H_
