@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -28,6 +29,8 @@
 #include "core/runtime.h"
 #include "core/status.h"
 #include "core/torch_status.h"
+#include "eval/confusion_matrix.h"
+#include "eval/svg_plot.h"
 #include "models/registry.h"
 #include "models/state_dict.h"
 #include "train/distributed.h"
@@ -247,7 +250,6 @@ absl::Status Run(const std::string& command) {
       {"test_loss", JsonNumber(result.test.loss)},
       {"test_acc", JsonNumber(result.test.accuracy)},
       {"test_count", result.test.count},
-      {"confusion", result.test.confusion},
       {"resumed_after_epoch", result.resumed_after_epoch},
       {"wall_seconds", result.wall_seconds},
       {"train_images_per_s", result.train_images_per_s},
@@ -262,7 +264,28 @@ absl::Status Run(const std::string& command) {
         {"checkpoint", run_dir + "/checkpoint.pt"},
         {"weights", result.best_epoch > 0 ? nlohmann::json(weights_path) : nlohmann::json()}}},
   };
+  // The study's figures: loss and accuracy per epoch, and the test confusion matrix.
+  std::vector<EpochMetrics> curves;
+  for (const EpochRecord& record : result.history) {
+    curves.push_back({record.epoch, record.train_loss, record.train_acc, record.val_loss,
+                      record.val_acc});
+  }
+  std::optional<int64_t> best_epoch;
+  if (result.best_epoch > 0) best_epoch = result.best_epoch;
+  RETURN_IF_ERROR(WriteSvg(run_dir + "/curves.svg",
+                           TrainingCurvesSvg(curves, FLAGS_name + " (" + FLAGS_model + ", " +
+                                                         scale.name + " scale)",
+                                             best_epoch)));
+  std::vector<double> cells;
+  for (const auto& row : result.test.confusion) cells.insert(cells.end(), row.begin(), row.end());
+  ASSIGN_OR_RETURN(ConfusionMatrix confusion, ConfusionMatrix::FromVector(data.class_names, cells));
+  RETURN_IF_ERROR(WriteSvg(run_dir + "/confusion.svg",
+                           ConfusionMatrixSvg(confusion, FLAGS_name + ": test confusion matrix")));
+  results["test_confusion"] = confusion.ToJson();
+  results["files"]["curves"] = run_dir + "/curves.svg";
+  results["files"]["confusion"] = run_dir + "/confusion.svg";
   RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/results.json", results.dump(2) + "\n"));
+  if (result.best_epoch > 0 && FLAGS_progress) std::fprintf(stderr, "%s", confusion.ToText().c_str());
 
   if (result.skipped.count > 0) {
     std::fprintf(stderr, "skipped %lld unreadable training items (first: %s)\n",
@@ -273,8 +296,8 @@ absl::Status Run(const std::string& command) {
               FLAGS_name.c_str(), result.stop_reason.c_str(),
               static_cast<long long>(result.best_epoch), result.test.accuracy,
               static_cast<long long>(result.test.count), 1.0 / static_cast<double>(num_classes));
-  std::printf("results: %s/results.json (curves: %s/curves.svg)\n", run_dir.c_str(),
-              run_dir.c_str());
+  std::printf("results: %s/results.json; plots: %s/curves.svg, %s/confusion.svg\n",
+              run_dir.c_str(), run_dir.c_str(), run_dir.c_str());
   if (scale.name != "paper") {
     std::printf("paper scale on real AFHQ (a GPU): bazel run //train:%s -- --scale=paper "
                 "--data=/path/to/afhq --device=cuda\n",
