@@ -243,6 +243,8 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
   loader_options.rank = rank;
   loader_options.world_size = world;
   loader_options.strict = options.strict;
+  // A last batch of one image breaks batch norm in training mode: drop it (only then).
+  loader_options.drop_last = (data.train.size / world) % loader_options.batch_size == 1;
   RETURN_IF_ERROR(ValidateLoaderOptions(loader_options, data.train.size));
   Loader loader(data.train.size, data.train.make_example, loader_options);
 

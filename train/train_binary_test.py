@@ -1,0 +1,176 @@
+"""End-to-end tests of the trainer binary at the ci scale: a run writes its results, plots and
+weights; a run killed with SIGKILL and resumed ends with the numbers of an uninterrupted run; a
+NaN loss stops cleanly with NaN in the results; bad flags give one error line; two data-parallel
+processes on loopback match one process with the same total batch.
+
+Usage (Bazel passes these): train_binary_test.py <train binary> <recipes folder>
+"""
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+TRAIN = os.path.abspath(sys.argv[1])
+RECIPES = os.path.abspath(sys.argv[2])
+TMP = os.environ.get("TEST_TMPDIR", "/tmp")
+CACHE = os.path.join(TMP, "cache")
+
+
+def command(recipe, run_dir, *flags):
+    return [TRAIN, "--flagfile=" + os.path.join(RECIPES, recipe + ".flags"), "--scale=ci",
+            "--threads=1", "--workers=1", "--progress=false", "--run_dir=" + run_dir,
+            "--cache_dir=" + CACHE] + list(flags)
+
+
+def run(recipe, run_dir, *flags):
+    done = subprocess.run(command(recipe, run_dir, *flags), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError("train failed (%d): %s" % (done.returncode, done.stderr[-2000:]))
+    with open(os.path.join(run_dir, "results.json")) as f:
+        return json.load(f), done.stdout
+
+
+def metrics(run_dir):
+    """metrics.jsonl without the timings, which differ between runs."""
+    rows = []
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        for line in f:
+            row = json.loads(line)
+            row.pop("seconds")
+            row.pop("images_per_s")
+            rows.append(row)
+    return rows
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TrainBinaryTest(unittest.TestCase):
+
+    def test_run_writes_results_plots_and_weights(self):
+        run_dir = os.path.join(TMP, "fresh")
+        results, stdout = run("endangered_model4", run_dir)
+        self.assertIn("test accuracy", stdout)
+        self.assertIn("--scale=paper", stdout)  # The command for the paper scale.
+        self.assertEqual(results["config"]["scale"], "ci")
+        self.assertEqual(len(results["class_names"]), 11)
+        self.assertEqual(results["epochs_run"], 3)
+        self.assertFalse(results["diverged"])
+        self.assertGreater(results["test_count"], 0)
+        self.assertTrue(0.0 <= results["test_acc"] <= 1.0)
+        self.assertEqual(results["test_confusion"]["total"], results["test_count"])
+        for name in ("config.json", "metrics.jsonl", "checkpoint.pt", "model.safetensors",
+                     "curves.svg", "confusion.svg"):
+            self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
+        self.assertEqual(len(metrics(run_dir)), 3)
+
+    def test_killed_run_resumes_to_the_same_numbers(self):
+        flags = ("--epochs=4", "--max_epochs=4")
+        whole_dir = os.path.join(TMP, "whole")
+        whole, _ = run("endangered_model4", whole_dir, *flags)
+
+        killed_dir = os.path.join(TMP, "killed")
+        process = subprocess.Popen(command("endangered_model4", killed_dir, *flags),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        metrics_path = os.path.join(killed_dir, "metrics.jsonl")
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None:
+            if os.path.exists(metrics_path) and os.path.getsize(metrics_path) > 0:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        resumed, _ = run("endangered_model4", killed_dir, "--resume", *flags)
+        self.assertGreaterEqual(resumed["resumed_after_epoch"], 1)
+        self.assertEqual(metrics(killed_dir), metrics(whole_dir))
+        self.assertEqual(resumed["test_loss"], whole["test_loss"])
+        self.assertEqual(resumed["test_acc"], whole["test_acc"])
+        self.assertEqual(resumed["best_epoch"], whole["best_epoch"])
+
+    def test_resume_with_other_flags_is_refused(self):
+        run_dir = os.path.join(TMP, "other_flags")
+        run("endangered_model4", run_dir, "--epochs=1")
+        done = subprocess.run(command("endangered_model4", run_dir, "--epochs=1", "--resume",
+                                      "--lr=0.5"), capture_output=True, text=True)
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("lr differs", done.stderr)
+
+    def test_nan_loss_stops_cleanly(self):
+        run_dir = os.path.join(TMP, "nan")
+        results, stdout = run("endangered_model4", run_dir, "--lr=1e30", "--optimizer=sgd",
+                              "--momentum=0")
+        self.assertTrue(results["diverged"])
+        self.assertIn("non-finite training loss", results["stop_reason"])
+        self.assertEqual(results["test_acc"], "NaN")
+        self.assertIn("nan", stdout.lower())
+
+    def test_bad_flags_give_one_error_line(self):
+        for flags, message in ((["--scale=huge"], "--scale=huge"),
+                               (["--model=alexnet"], "alexnet"),
+                               (["--data=/no/such/folder"], "/no/such/folder"),
+                               (["--batch_size=0"], "--batch_size"),
+                               (["--rank=2"], "rank")):
+            done = subprocess.run(command("endangered_model4", os.path.join(TMP, "bad"), *flags),
+                                  capture_output=True, text=True)
+            self.assertEqual(done.returncode, 1, flags)
+            lines = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+            self.assertEqual(len(lines), 1, done.stderr)
+            self.assertIn(message, lines[0])
+
+    def test_two_processes_match_one_with_the_same_total_batch(self):
+        # No dropout and no batch norm, so the only difference is the order of float sums.
+        flags = ("--model=vgg11", "--dropout=0", "--epochs=2", "--batch_size=32", "--lr=1e-3")
+        single_dir = os.path.join(TMP, "single")
+        single, _ = run("vgg16_best", single_dir, *flags)
+
+        port = str(free_port())
+        pair_dir = os.path.join(TMP, "pair")
+        processes = [subprocess.Popen(
+            command("vgg16_best", pair_dir, *flags) +
+            ["--world_size=2", "--rank=%d" % rank, "--master_port=" + port,
+             "--dist_timeout_s=60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
+        for process in processes:
+            _, stderr = process.communicate(timeout=300)
+            self.assertEqual(process.returncode, 0, stderr[-2000:])
+        with open(os.path.join(pair_dir, "results.json")) as f:
+            pair = json.load(f)
+        self.assertEqual(pair["world_size"], 2)
+        self.assertEqual(pair["backend"], "gloo")
+        # Stated tolerance: 1e-4 on losses, one test image on accuracy.
+        for a, b in zip(metrics(single_dir), metrics(pair_dir)):
+            self.assertAlmostEqual(a["train_loss"], b["train_loss"], delta=1e-4)
+            self.assertAlmostEqual(a["val_loss"], b["val_loss"], delta=1e-4)
+        self.assertAlmostEqual(single["test_loss"], pair["test_loss"], delta=1e-4)
+        self.assertLessEqual(abs(single["test_acc"] - pair["test_acc"]),
+                             1.0 / single["test_count"] + 1e-9)
+
+    def test_a_dead_rank_makes_the_other_exit(self):
+        port = str(free_port())
+        run_dir = os.path.join(TMP, "dead")
+        survivor = subprocess.Popen(
+            command("vgg16_best", run_dir, "--model=vgg11", "--epochs=3",
+                    "--world_size=2", "--rank=0", "--master_port=" + port, "--dist_timeout_s=5"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        doomed = subprocess.Popen(
+            command("vgg16_best", run_dir + "_1", "--model=vgg11", "--epochs=3",
+                    "--world_size=2", "--rank=1", "--master_port=" + port, "--dist_timeout_s=5"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2.0)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        _, stderr = survivor.communicate(timeout=60)
+        self.assertEqual(survivor.returncode, 1, stderr[-2000:])
+        self.assertIn("error: ", stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1])
