@@ -22,6 +22,7 @@
 #include <absl/status/statusor.h>
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
 #include <opencv2/core/version.hpp>
 #include <torch/version.h>
 
@@ -103,6 +104,9 @@ nlohmann::json JsonNumber(double value) {
 
 absl::Status Run(const std::string& command) {
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
+  // OpenCV only runs inside the loader's workers, which are the data side's parallelism; its own
+  // thread pool (TBB) would only compete with LibTorch's threads for the cores.
+  cv::setNumThreads(1);
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
   const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
   const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;
