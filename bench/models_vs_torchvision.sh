@@ -43,6 +43,12 @@ for arg in "$@"; do
   esac
 done
 
+# OpenMP threads that spin at every barrier wait out a whole time slice whenever another process
+# holds the core their partner needs: on a shared 2-core machine, 2 spinning threads ran the small
+# models 10-100x slower than 1 thread. Sleeping waits keep 2 threads usable under load; both sides
+# get the same setting. Set OMP_WAIT_POLICY=ACTIVE for LibTorch's default on an idle machine.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
 bazel build //models:models_bench >/dev/null 2>&1 || bazel build //models:models_bench
 fauna=bazel-bin/models/models_bench
 peer="/usr/bin/python3 models/bench_peer.py"
@@ -98,7 +104,7 @@ done
 
 # 3. The table.
 /usr/bin/python3 - "$log" "$threads" "$rounds" <<'PY'
-import collections, json, statistics, sys
+import collections, json, os, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 threads = int(sys.argv[2])
 wrong = {(r["peer"], r["threads"]) for r in rows if r["threads"] != threads}
@@ -112,8 +118,8 @@ for r in rows:
         order.append(key)
     rates[key + (r["peer"],)].append(r["images_per_s"])
 print()
-print("%s threads each, median over %s rounds of each run's median step, images/s:" % (
-    threads, sys.argv[3]))
+print("%s thread(s) each, OMP_WAIT_POLICY=%s, median over %s rounds of each run's median step, "
+      "images/s:" % (threads, os.environ.get("OMP_WAIT_POLICY"), sys.argv[3]))
 print()
 print("| model | scale | mode | fauna img/s | torch img/s | fauna / torch |")
 print("|---|---|---|---|---|---|")
