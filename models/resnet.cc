@@ -97,11 +97,15 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride
   if (!downsample_.is_empty()) register_module("downsample", downsample_);
 }
 
+// The ReLUs and the residual sum work in place, as torchvision's do: batch norm's backward needs
+// its input, not its output, so overwriting the output is safe under autograd, and it saves an
+// allocation and a pass over memory per step.
 at::Tensor BasicBlockImpl::forward(at::Tensor x) {
   at::Tensor identity = downsample_.is_empty() ? x : downsample_->forward(x);
-  at::Tensor out = at::relu(bn1_->forward(conv1_->forward(x)));
+  at::Tensor out = bn1_->forward(conv1_->forward(x)).relu_();
   out = bn2_->forward(conv2_->forward(out));
-  return at::relu(out + identity);
+  out += identity;
+  return out.relu_();
 }
 
 BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride)
@@ -123,10 +127,11 @@ BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride
 
 at::Tensor BottleneckImpl::forward(at::Tensor x) {
   at::Tensor identity = downsample_.is_empty() ? x : downsample_->forward(x);
-  at::Tensor out = at::relu(bn1_->forward(conv1_->forward(x)));
-  out = at::relu(bn2_->forward(conv2_->forward(out)));
+  at::Tensor out = bn1_->forward(conv1_->forward(x)).relu_();
+  out = bn2_->forward(conv2_->forward(out)).relu_();
   out = bn3_->forward(conv3_->forward(out));
-  return at::relu(out + identity);
+  out += identity;
+  return out.relu_();
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
@@ -164,7 +169,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
 }
 
 at::Tensor ResNetImpl::features(at::Tensor x) {
-  x = at::relu(bn1_->forward(conv1_->forward(x)));
+  x = bn1_->forward(conv1_->forward(x)).relu_();
   x = at::max_pool2d(x, /*kernel_size=*/{3, 3}, /*stride=*/{2, 2}, /*padding=*/{1, 1});
   x = layer1_->forward(x);
   x = layer2_->forward(x);
