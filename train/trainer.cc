@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -200,7 +201,15 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
   int64_t step = 0;
   const std::string checkpoint_path = options.run_dir + "/checkpoint.pt";
   const std::string metrics_path = options.run_dir + "/metrics.jsonl";
-  if (options.resume) {
+  bool resume = options.resume;
+  if (resume && !std::filesystem::exists(checkpoint_path)) {  // Killed before its first epoch.
+    if (primary) {
+      std::fprintf(stderr, "no checkpoint at %s yet: starting from the beginning\n",
+                   checkpoint_path.c_str());
+    }
+    resume = false;
+  }
+  if (resume) {
     ASSIGN_OR_RETURN(CheckpointExtras extras,
                      LoadCheckpoint(checkpoint_path, *model, *optimizer));
     const nlohmann::json& meta = extras.meta;
@@ -332,8 +341,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
     result.history.push_back(record);
     const bool improved = stopping.Update(epoch, val.accuracy);
     if (improved) best = CloneState(*model);
-    if (primary) {
-      RETURN_IF_ERROR(metrics->Write(record.ToJson()));
+    if (primary) {  // The checkpoint first: a logged epoch always has one.
       nlohmann::json history = nlohmann::json::array();
       for (const EpochRecord& done : result.history) history.push_back(done.ToJson());
       const nlohmann::json meta = {{"epoch", epoch},
@@ -342,6 +350,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
                                    {"history", std::move(history)},
                                    {"config", options.config}};
       RETURN_IF_ERROR(SaveCheckpoint(checkpoint_path, *model, *optimizer, {best, meta}));
+      RETURN_IF_ERROR(metrics->Write(record.ToJson()));
       std::fprintf(stderr,
                    "epoch %lld/%lld: train loss %.4f acc %.4f, val loss %.4f acc %.4f, lr %.3g, "
                    "%.0f img/s, %.1f s%s\n",

@@ -40,7 +40,8 @@ struct TrainerOptions {
   int64_t freeze_backbone_epochs = 0;
   // Where metrics.jsonl and checkpoint.pt go (must exist).
   std::string run_dir;
-  // Continue from <run_dir>/checkpoint.pt, which must have been written with the same `config`.
+  // Continue from <run_dir>/checkpoint.pt, which must have been written with the same `config`
+  // (without one yet, the run starts from the beginning).
   bool resume = false;
   // A failed item is an error rather than skipped with a warning.
   bool strict = false;

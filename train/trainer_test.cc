@@ -116,11 +116,16 @@ TEST(Trainer, ResumingGivesTheSameNumbersAsOneRun) {
 TEST(Trainer, ResumeChecksTheCheckpoint) {
   TrainerOptions options = MakeOptions("resume_errors");
   options.resume = true;
-  EXPECT_EQ(Train(MakeModel(), MakeData(), options).status().code(), absl::StatusCode::kNotFound);
-  options.resume = false;
   options.epochs = 1;
-  ASSERT_TRUE(Train(MakeModel(), MakeData(), options).ok());
-  options.resume = true;
+  // No checkpoint yet (killed before the first epoch ended): starts from the beginning.
+  absl::StatusOr<TrainResult> fresh = Train(MakeModel(), MakeData(), options);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(fresh->resumed_after_epoch, 0);
+  const std::string checkpoint = options.run_dir + "/checkpoint.pt";
+  ASSERT_TRUE(WriteFileAtomically(checkpoint + ".bak", *ReadFile(checkpoint)).ok());
+  ASSERT_TRUE(WriteFileAtomically(checkpoint, "garbage").ok());
+  EXPECT_EQ(Train(MakeModel(), MakeData(), options).status().code(), absl::StatusCode::kDataLoss);
+  std::filesystem::rename(checkpoint + ".bak", checkpoint);
   options.config = {{"test", 2}};
   absl::Status mismatch = Train(MakeModel(), MakeData(), options).status();
   EXPECT_EQ(mismatch.code(), absl::StatusCode::kFailedPrecondition);
