@@ -13,6 +13,9 @@ readonly kPackages=(
   # Libraries, wired in third_party/.
   libtorch-dev libgloo-dev libopencv-dev libabsl-dev libgflags-dev libgtest-dev libgmock-dev
   libbenchmark-dev nlohmann-json3-dev libsvm-dev
+  # An optimised BLAS behind libblas.so.3 (Debian's default is the netlib reference one, which
+  # makes LibTorch's linear layers several times slower); the OpenMP build shares LibTorch's threads.
+  libopenblas0-openmp
   # Tests, plots and the Python peers of the benchmarks.
   python3 python3-numpy python3-torch python3-torchvision python3-sklearn python3-matplotlib
   # Real benchmark data.

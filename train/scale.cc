@@ -18,8 +18,8 @@ absl::StatusOr<Scale> ResolveScale(const std::string& flag, bool gpu) {
   } else if (scale.name == "small") {  // vgg16_best in about 5 minutes on 2 CPU cores.
     scale.image_size = 64;
     scale.width = 0.25;
-    scale.synthetic_count = 1500;
-    scale.max_epochs = 10;
+    scale.synthetic_count = 3000;
+    scale.max_epochs = 15;
   } else if (scale.name == "ci") {
     scale.image_size = 32;
     scale.width = 0.125;

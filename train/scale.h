@@ -1,7 +1,8 @@
-// The three scales of shared/DESIGN.md as settings the trainer applies: `paper` (224 px, full
-// width, the recipe's epochs: a GPU), `small` (64 px, width 1/4, 1,500 synthetic images, at most 10
-// epochs: minutes on a laptop CPU) and `ci` (32 px, width 1/8, 3 epochs on 480 synthetic images: seconds). `auto` is
-// paper on a GPU and small otherwise.
+// The three scales of shared/DESIGN.md as settings the trainer applies:
+//   paper: 224 px, full width, the recipe's epochs (a GPU);
+//   small: 64 px, width 1/4, 3,000 synthetic images, at most 15 epochs (minutes on a laptop CPU);
+//   ci:    32 px, width 1/8, 480 synthetic images, at most 3 epochs (seconds).
+// `auto` is paper on a GPU and small otherwise.
 #ifndef FAUNA_TRAIN_SCALE_H_
 #define FAUNA_TRAIN_SCALE_H_
 

@@ -40,7 +40,7 @@
 #include "train/training_data.h"
 
 // What the run is.
-DEFINE_string(name, "train", "Name of the run (a recipe sets it); the default folder is runs/<name>.");
+DEFINE_string(name, "train", "Name of the run (a recipe sets it); default folder runs/<name>.");
 DEFINE_string(run_dir, "", "Folder of the run; default runs/<name> in the workspace.");
 DEFINE_string(scale, "auto", "paper, small, ci, or auto (paper on a GPU, small otherwise).");
 DEFINE_bool(resume, false, "Continue the run in --run_dir from its checkpoint.");
@@ -73,7 +73,7 @@ DEFINE_double(beta2, 0.999, "Adam's beta2.");
 DEFINE_double(momentum, 0.9, "SGD's momentum.");
 DEFINE_double(weight_decay, 0, "L2 weight decay (added to the gradient, as PyTorch does).");
 DEFINE_double(lr_decay, 0, "Keras-style decay: lr / (1 + lr_decay * steps).");
-DEFINE_int64(lr_step_epochs, 0, "Multiply the rate by --lr_gamma every this many epochs (0: never).");
+DEFINE_int64(lr_step_epochs, 0, "Multiply the rate by --lr_gamma every N epochs (0: never).");
 DEFINE_double(lr_gamma, 0.5, "Step decay factor.");
 DEFINE_int64(epochs, 10, "Most epochs (the recipe's; the scale may cap them).");
 DEFINE_int64(max_epochs, 0, "Cap on --epochs; 0 takes the scale's cap (none at paper scale).");
@@ -125,7 +125,9 @@ absl::Status Run(const std::string& command) {
   const std::string run_dir = FLAGS_run_dir.empty() ? DefaultRunDir(FLAGS_name) : FLAGS_run_dir;
   std::error_code error;
   std::filesystem::create_directories(run_dir, error);
-  if (error) return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
+  if (error) {
+    return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
+  }
   if (primary) {
     std::fprintf(stderr, "%s: scale %s (%s): %d px, width %g, at most %lld epochs; run folder %s\n",
                  FLAGS_name.c_str(), scale.name.c_str(), scale.reason.c_str(), image_size, width,
@@ -262,7 +264,8 @@ absl::Status Run(const std::string& command) {
       {"device", runtime.device.str()},
       {"world_size", distributed->world_size()},
       {"backend", distributed->backend()},
-      {"versions", {{"libtorch", TORCH_VERSION}, {"opencv", CV_VERSION}, {"compiler", __VERSION__}}},
+      {"versions",
+       {{"libtorch", TORCH_VERSION}, {"opencv", CV_VERSION}, {"compiler", __VERSION__}}},
       {"files",
        {{"metrics", run_dir + "/metrics.jsonl"},
         {"checkpoint", run_dir + "/checkpoint.pt"},
