@@ -66,6 +66,7 @@ absl::StatusOr<Scale> FindScale(const std::string& name) {
   return absl::InvalidArgumentError("unknown --scale \"" + name + "\" (known: ci, small, paper)");
 }
 
+// "d0,d1,..."; empty for a scalar, as bench_peer.py writes it.
 std::string Shape(const at::Tensor& t) {
   std::string s;
   for (const int64_t d : t.sizes()) s += (s.empty() ? "" : ",") + std::to_string(d);
@@ -103,6 +104,7 @@ std::vector<double> Time(Step step) {
   return seconds;
 }
 
+// The median of a non-empty list.
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t n = values.size();
