@@ -103,6 +103,26 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertEqual(done.returncode, 1)
         self.assertIn("lr differs", done.stderr)
 
+    def test_init_weights_transfers_the_backbone_to_other_classes(self):
+        source_dir = os.path.join(TMP, "source")
+        run("endangered_model4", source_dir, "--epochs=1")
+        weights = os.path.join(source_dir, "model.safetensors")
+        transfer_dir = os.path.join(TMP, "transfer")
+        done = subprocess.run(command("endangered_model4", transfer_dir, "--epochs=2",
+                                      "--synthetic_classes=3", "--init_weights=" + weights,
+                                      "--freeze_backbone_epochs=1"),
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.assertIn("head re-initialised for the classes", done.stderr)
+        self.assertIn("(head only)", done.stderr)
+        with open(os.path.join(transfer_dir, "results.json")) as f:
+            self.assertEqual(len(json.load(f)["class_names"]), 3)
+        done = subprocess.run(command("endangered_model4", transfer_dir, "--epochs=1",
+                                      "--init_weights=" + os.path.join(TMP, "none.safetensors")),
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("none.safetensors", done.stderr)
+
     def test_nan_loss_stops_cleanly(self):
         run_dir = os.path.join(TMP, "nan")
         results, stdout = run("endangered_model4", run_dir, "--lr=1e30", "--optimizer=sgd",

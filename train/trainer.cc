@@ -352,11 +352,12 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
       RETURN_IF_ERROR(SaveCheckpoint(checkpoint_path, *model, *optimizer, {best, meta}));
       RETURN_IF_ERROR(metrics->Write(record.ToJson()));
       std::fprintf(stderr,
-                   "epoch %lld/%lld: train loss %.4f acc %.4f, val loss %.4f acc %.4f, lr %.3g, "
-                   "%.0f img/s, %.1f s%s\n",
+                   "epoch %lld/%lld%s: train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
+                   "lr %.3g, %.0f img/s, %.1f s%s\n",
                    static_cast<long long>(epoch), static_cast<long long>(options.epochs),
-                   record.train_loss, record.train_acc, record.val_loss, record.val_acc, record.lr,
-                   record.images_per_s, record.seconds, improved ? " (best)" : "");
+                   frozen ? " (head only)" : "", record.train_loss, record.train_acc,
+                   record.val_loss, record.val_acc, record.lr, record.images_per_s,
+                   record.seconds, improved ? " (best)" : "");
     }
   }
   if (result.stop_reason.empty()) {
