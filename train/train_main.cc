@@ -27,6 +27,7 @@
 #include <torch/version.h>
 
 #include "core/atomic_file.h"
+#include "core/metrics_sink.h"
 #include "core/runtime.h"
 #include "core/status.h"
 #include "core/torch_status.h"
@@ -95,11 +96,6 @@ std::string CacheDir() {
   const char* home = std::getenv("HOME");
   if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/fauna/decoded";
   return DefaultRunDir("cache");
-}
-
-nlohmann::json JsonNumber(double value) {
-  if (std::isfinite(value)) return value;
-  return std::isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity");
 }
 
 absl::Status Run(const std::string& command) {
@@ -236,10 +232,10 @@ absl::Status Run(const std::string& command) {
   if (result.best_epoch > 0) {
     const EpochRecord& record = result.history[result.best_epoch - 1];
     best = {{"epoch", record.epoch},
-            {"train_loss", JsonNumber(record.train_loss)},
-            {"train_acc", JsonNumber(record.train_acc)},
-            {"val_loss", JsonNumber(record.val_loss)},
-            {"val_acc", JsonNumber(record.val_acc)}};
+            {"train_loss", record.train_loss},
+            {"train_acc", record.train_acc},
+            {"val_loss", record.val_loss},
+            {"val_acc", record.val_acc}};
   }
   nlohmann::json results = {
       {"name", FLAGS_name},
@@ -253,8 +249,8 @@ absl::Status Run(const std::string& command) {
       {"best", best},
       {"stop_reason", result.stop_reason},
       {"diverged", result.diverged},
-      {"test_loss", JsonNumber(result.test.loss)},
-      {"test_acc", JsonNumber(result.test.accuracy)},
+      {"test_loss", result.test.loss},
+      {"test_acc", result.test.accuracy},
       {"test_count", result.test.count},
       {"resumed_after_epoch", result.resumed_after_epoch},
       {"wall_seconds", result.wall_seconds},
@@ -291,7 +287,8 @@ absl::Status Run(const std::string& command) {
   results["test_confusion"] = confusion.ToJson();
   results["files"]["curves"] = run_dir + "/curves.svg";
   results["files"]["confusion"] = run_dir + "/confusion.svg";
-  RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/results.json", results.dump(2) + "\n"));
+  RETURN_IF_ERROR(
+      WriteFileAtomically(run_dir + "/results.json", ReplaceNonFinite(results).dump(2) + "\n"));
   if (result.best_epoch > 0 && FLAGS_progress) std::fprintf(stderr, "%s", confusion.ToText().c_str());
 
   if (result.skipped.count > 0) {

@@ -32,13 +32,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// JSON has no NaN: non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity".
-nlohmann::json Number(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
-  return value;
-}
-
+// A number as ReplaceNonFinite wrote it ("NaN", "Infinity", "-Infinity" or a number).
 double ReadNumber(const nlohmann::json& json) {
   if (json.is_string()) {
     const std::string text = json.get<std::string>();
@@ -75,14 +69,14 @@ NamedTensors CloneState(const torch::nn::Module& module) {
 }  // namespace
 
 nlohmann::json EpochRecord::ToJson() const {
-  return {{"epoch", epoch},
-          {"lr", Number(lr)},
-          {"train_loss", Number(train_loss)},
-          {"train_acc", Number(train_acc)},
-          {"val_loss", Number(val_loss)},
-          {"val_acc", Number(val_acc)},
-          {"seconds", Number(seconds)},
-          {"images_per_s", Number(images_per_s)}};
+  return ReplaceNonFinite({{"epoch", epoch},
+                           {"lr", lr},
+                           {"train_loss", train_loss},
+                           {"train_acc", train_acc},
+                           {"val_loss", val_loss},
+                           {"val_acc", val_acc},
+                           {"seconds", seconds},
+                           {"images_per_s", images_per_s}});
 }
 
 absl::StatusOr<EpochRecord> EpochRecord::FromJson(const nlohmann::json& json) {
