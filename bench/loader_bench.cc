@@ -11,6 +11,7 @@
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
 
+#include "core/runtime.h"
 #include "core/seed.h"
 #include "core/status.h"
 #include "data/augment/pipeline.h"
@@ -66,6 +67,7 @@ absl::Status TimeEpochs(const std::string& mode, int epochs, int64_t size, Examp
 absl::Status Run() {
   if (FLAGS_root.empty()) return absl::InvalidArgumentError("--root is required");
   SetThreadCount(1);  // Parallelism comes from the loader's workers (LibTorch and OpenCV).
+  ReuseFreedTensorMemory();  // As InitRuntime does in fauna's binaries.
   ASSIGN_OR_RETURN(std::unique_ptr<ClassFolderSource> source, ClassFolderSource::Open(FLAGS_root));
   ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Parse(FLAGS_augment));
   DecodeOptions decode;

@@ -1,5 +1,7 @@
 #include "core/runtime.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstdio>
 
@@ -13,7 +15,13 @@ DEFINE_string(device, "auto", "auto, cpu, cuda or cuda:N; auto takes CUDA when t
 
 namespace fauna {
 
+void ReuseFreedTensorMemory() {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 absl::StatusOr<Runtime> InitRuntime(bool quiet) {
+  ReuseFreedTensorMemory();
   ASSIGN_OR_RETURN(DeviceChoice choice, ResolveDevice(FLAGS_device, QueryCuda()));
   Runtime runtime;
   runtime.seed = FLAGS_seed;
