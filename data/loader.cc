@@ -142,7 +142,9 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
     indices.assign(order_.begin() + begin, order_.begin() + end);
     epoch = epoch_;
   }
-  std::vector<at::Tensor> images;
+  // Each image goes into the batch as soon as it is made, so a worker holds one batch and one
+  // image at a time rather than a batch's worth of images and then their stack.
+  at::Tensor images;
   std::vector<int64_t> labels;
   std::vector<int64_t> kept;
   for (int64_t index : indices) {
@@ -156,20 +158,32 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
       slot.skipped.push_back(std::string(example.status().message()));
       continue;
     }
-    if (!images.empty() && example->image.sizes() != images.front().sizes()) {
+    if (images.defined() && example->image.sizes() != images.sizes().slice(1)) {
       slot.status = absl::InvalidArgumentError(
           "item " + std::to_string(index) + " has image shape " +
           c10::str(example->image.sizes()) + ", item " + std::to_string(kept.front()) + " has " +
-          c10::str(images.front().sizes()) + ": a batch needs one shape");
+          c10::str(images.sizes().slice(1)) + ": a batch needs one shape");
       return;
     }
-    images.push_back(std::move(example->image));
+    absl::Status copied = GuardTorch("batching item " + std::to_string(index), [&] {
+      if (!images.defined()) {
+        std::vector<int64_t> shape = {static_cast<int64_t>(indices.size())};
+        shape.insert(shape.end(), example->image.sizes().begin(), example->image.sizes().end());
+        images = at::empty(shape, example->image.options());
+      }
+      images.select(0, static_cast<int64_t>(kept.size())).copy_(example->image);
+    });
+    if (!copied.ok()) {
+      slot.status = copied;
+      return;
+    }
     labels.push_back(example->label);
     kept.push_back(index);
   }
-  if (images.empty()) return;
-  absl::StatusOr<Batch> batch = GuardTorch("stacking a batch", [&] {
-    return Batch{at::stack(images), at::tensor(labels, at::kLong), kept};
+  if (kept.empty()) return;
+  absl::StatusOr<Batch> batch = GuardTorch("making a batch", [&] {
+    return Batch{images.narrow(0, 0, static_cast<int64_t>(kept.size())),
+                 at::tensor(labels, at::kLong), kept};
   });
   if (!batch.ok()) {
     slot.status = batch.status();
