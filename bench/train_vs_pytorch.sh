@@ -22,8 +22,7 @@ median() { /usr/bin/python3 -c 'import statistics,sys; print("%.1f" % statistics
 echo "| model | fauna img/s | PyTorch img/s | ratio |"
 echo "|---|---|---|---|"
 for model in resnet50 vgg16; do
-  recipe=train/recipes/${model/resnet50/resnet50_best}.flags
-  recipe=${recipe/vgg16.flags/vgg16_best.flags}
+  recipe=train/recipes/${model}_best.flags
   bazel-bin/train/train --flagfile="$recipe" --scale=small --data="$work/data" \
     --split=80/10/10 --epochs="$epochs" --max_epochs="$epochs" --patience=0 --threads="$threads" \
     --workers=2 --progress=false --run_dir="$work/run_$model" --cache_dir="$work/cache" 2>/dev/null >/dev/null

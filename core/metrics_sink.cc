@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,17 @@ nlohmann::json ReplaceNonFinite(const nlohmann::json& value) {
     return result;
   }
   return value;
+}
+
+absl::StatusOr<double> NumberFromJson(const nlohmann::json& value) {
+  if (value.is_number()) return value.get<double>();
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (text == "Infinity") return std::numeric_limits<double>::infinity();
+    if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
+  }
+  return absl::InvalidArgumentError(value.dump() + " is not a number");
 }
 
 absl::StatusOr<MetricsSink> MetricsSink::Open(const std::string& path) {

@@ -20,6 +20,10 @@ namespace fauna {
 // dump() would silently write null).
 nlohmann::json ReplaceNonFinite(const nlohmann::json& value);
 
+// The inverse for one value: a JSON number, or one of the strings "NaN", "Infinity", "-Infinity",
+// as a double. Anything else is InvalidArgument ("... is \"abc\", not a number").
+absl::StatusOr<double> NumberFromJson(const nlohmann::json& value);
+
 // Appends JSON objects to a file, one per line. Movable, not copyable; closes the file when
 // destroyed. A moved-from sink fails every Write with FailedPrecondition.
 //

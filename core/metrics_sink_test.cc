@@ -125,6 +125,22 @@ TEST(ReplaceNonFinite, LeavesEverythingElseAlone) {
   EXPECT_EQ(ReplaceNonFinite(json(std::nan(""))), json("NaN"));
 }
 
+TEST(NumberFromJson, ReadsWhatReplaceNonFiniteWrites) {
+  for (double value : {1.5, -0.0, std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity()}) {
+    absl::StatusOr<double> back = NumberFromJson(ReplaceNonFinite(json(value)));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, value);
+  }
+  absl::StatusOr<double> nan = NumberFromJson(ReplaceNonFinite(json(std::nan(""))));
+  ASSERT_TRUE(nan.ok());
+  EXPECT_TRUE(std::isnan(*nan));
+  EXPECT_EQ(*NumberFromJson(json(7)), 7.0);
+  EXPECT_THAT(std::string(NumberFromJson(json("abc")).status().message()),
+              HasSubstr("\"abc\" is not a number"));
+  EXPECT_FALSE(NumberFromJson(json(nullptr)).ok());
+}
+
 TEST(MetricsSink, MissingFolderIsNotFound) {
   const std::string folder = TempPath("no_such_folder");
   absl::StatusOr<MetricsSink> sink = MetricsSink::Open(folder + "/metrics.jsonl");

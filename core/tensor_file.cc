@@ -4,19 +4,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include <absl/strings/match.h>
+
 #include "core/safetensors.h"
 #include "core/status.h"
 #include "core/torch_save.h"
 
 namespace fauna {
-namespace {
-
-bool EndsWith(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-}  // namespace
 
 absl::StatusOr<TensorFileFormat> DetectTensorFileFormat(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
@@ -38,7 +32,7 @@ absl::StatusOr<NamedTensors> ReadTensorFile(const std::string& path) {
 }
 
 absl::Status WriteTensorFile(const std::string& path, const NamedTensors& tensors) {
-  if (EndsWith(path, ".pt") || EndsWith(path, ".pth")) return WriteTorchSave(path, tensors);
+  if (absl::EndsWith(path, ".pt") || absl::EndsWith(path, ".pth")) return WriteTorchSave(path, tensors);
   return WriteSafetensors(path, tensors);
 }
 

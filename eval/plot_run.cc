@@ -74,13 +74,8 @@ absl::StatusOr<double> MetricValue(const nlohmann::json& record, const std::stri
                                    const std::string& where) {
   const auto it = record.find(key);
   if (it == record.end() || it->is_null()) return std::numeric_limits<double>::quiet_NaN();
-  if (it->is_number()) return it->get<double>();
-  if (it->is_string()) {
-    const std::string& text = it->get_ref<const std::string&>();
-    if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
-    if (text == "Infinity") return std::numeric_limits<double>::infinity();
-    if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
-  }
+  absl::StatusOr<double> value = NumberFromJson(*it);
+  if (value.ok()) return value;
   return absl::InvalidArgumentError(where + ": " + key + " is " + it->dump() + ", not a number");
 }
 

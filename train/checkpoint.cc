@@ -84,8 +84,9 @@ absl::StatusOr<CheckpointExtras> LoadCheckpoint(const std::string& path, torch::
       shapes.emplace_back(item.key(), item.value().sizes().vec());
     }
     model.load(model_archive);
+    const auto loaded_parameters = model.named_parameters();
     for (const auto& [name, shape] : shapes) {
-      const at::Tensor* loaded = model.named_parameters().find(name);
+      const at::Tensor* loaded = loaded_parameters.find(name);
       if (loaded == nullptr || loaded->sizes().vec() != shape) {
         return absl::DataLossError("checkpoint " + path + " was saved from another model: " +
                                    name + " does not have the shape of this model's");

@@ -176,21 +176,24 @@ class TrainBinaryTest(unittest.TestCase):
     def test_a_dead_rank_makes_the_other_exit(self):
         port = str(free_port())
         run_dir = os.path.join(TMP, "dead")
-        survivor = subprocess.Popen(
-            command("vgg16_best", run_dir, "--model=vgg11", "--epochs=3",
-                    "--world_size=2", "--rank=0", "--master_port=" + port, "--dist_timeout_s=5"),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        doomed = subprocess.Popen(
-            command("vgg16_best", run_dir + "_1", "--model=vgg11", "--epochs=3",
-                    "--world_size=2", "--rank=1", "--master_port=" + port, "--dist_timeout_s=5"),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(2.0)
+        # Far more epochs than the test waits for: rank 1 dies while both are training.
+        flags = ("--model=vgg11", "--epochs=500", "--max_epochs=500", "--world_size=2",
+                 "--master_port=" + port, "--dist_timeout_s=5")
+        survivor = subprocess.Popen(command("vgg16_best", run_dir, "--rank=0", *flags),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        doomed = subprocess.Popen(command("vgg16_best", run_dir + "_1", "--rank=1", *flags),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        metrics_path = os.path.join(run_dir, "metrics.jsonl")
+        deadline = time.time() + 120
+        while time.time() < deadline and survivor.poll() is None:
+            if os.path.exists(metrics_path) and os.path.getsize(metrics_path) > 0:
+                break
+            time.sleep(0.02)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
         _, stderr = survivor.communicate(timeout=60)
         self.assertEqual(survivor.returncode, 1, stderr[-2000:])
         self.assertIn("error: ", stderr)
-
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1])

@@ -228,15 +228,8 @@ absl::Status Run(const std::string& command) {
 
   const std::string weights_path = run_dir + "/model.safetensors";
   if (result.best_epoch > 0) RETURN_IF_ERROR(SaveWeights(*model, weights_path));
-  nlohmann::json best = nullptr;
-  if (result.best_epoch > 0) {
-    const EpochRecord& record = result.history[result.best_epoch - 1];
-    best = {{"epoch", record.epoch},
-            {"train_loss", record.train_loss},
-            {"train_acc", record.train_acc},
-            {"val_loss", record.val_loss},
-            {"val_acc", record.val_acc}};
-  }
+  const nlohmann::json best =
+      result.best_epoch > 0 ? result.history[result.best_epoch - 1].ToJson() : nlohmann::json();
   nlohmann::json results = {
       {"name", FLAGS_name},
       {"command", command},
@@ -279,9 +272,7 @@ absl::Status Run(const std::string& command) {
                            TrainingCurvesSvg(curves, FLAGS_name + " (" + FLAGS_model + ", " +
                                                          scale.name + " scale)",
                                              best_epoch)));
-  std::vector<double> cells;
-  for (const auto& row : result.test.confusion) cells.insert(cells.end(), row.begin(), row.end());
-  ASSIGN_OR_RETURN(ConfusionMatrix confusion, ConfusionMatrix::FromVector(data.class_names, cells));
+  const ConfusionMatrix& confusion = result.test.confusion;
   RETURN_IF_ERROR(WriteSvg(run_dir + "/confusion.svg",
                            ConfusionMatrixSvg(confusion, FLAGS_name + ": test confusion matrix")));
   results["test_confusion"] = confusion.ToJson();
@@ -303,9 +294,12 @@ absl::Status Run(const std::string& command) {
   std::printf("results: %s/results.json; plots: %s/curves.svg, %s/confusion.svg\n",
               run_dir.c_str(), run_dir.c_str(), run_dir.c_str());
   if (scale.name != "paper") {
-    std::printf("paper scale on real AFHQ (a GPU): bazel run //train:%s -- --scale=paper "
-                "--data=/path/to/afhq --device=cuda\n",
-                FLAGS_name.c_str());
+    // The 11-class recipes are the endangered-animal study's; the others are AFHQ's.
+    const bool endangered = FLAGS_synthetic_classes == 11;
+    std::printf("paper scale on the real %s (a GPU): bazel run //train:%s -- --scale=paper "
+                "--data=%s --device=cuda\n",
+                endangered ? "endangered-animal folders" : "AFHQ", FLAGS_name.c_str(),
+                endangered ? "/path/to/endangered_animals" : "/path/to/afhq");
   }
   return absl::OkStatus();
 }

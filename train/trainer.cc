@@ -32,17 +32,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// A number as ReplaceNonFinite wrote it ("NaN", "Infinity", "-Infinity" or a number).
-double ReadNumber(const nlohmann::json& json) {
-  if (json.is_string()) {
-    const std::string text = json.get<std::string>();
-    if (text == "Infinity") return std::numeric_limits<double>::infinity();
-    if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
-    return kNaN;
-  }
-  return json.get<double>();
-}
-
 std::string Format(const char* format, double value) {
   char text[64];
   std::snprintf(text, sizeof(text), format, value);
@@ -80,20 +69,23 @@ nlohmann::json EpochRecord::ToJson() const {
 }
 
 absl::StatusOr<EpochRecord> EpochRecord::FromJson(const nlohmann::json& json) {
-  try {
-    EpochRecord record;
-    record.epoch = json.at("epoch").get<int64_t>();
-    record.lr = ReadNumber(json.at("lr"));
-    record.train_loss = ReadNumber(json.at("train_loss"));
-    record.train_acc = ReadNumber(json.at("train_acc"));
-    record.val_loss = ReadNumber(json.at("val_loss"));
-    record.val_acc = ReadNumber(json.at("val_acc"));
-    record.seconds = ReadNumber(json.at("seconds"));
-    record.images_per_s = ReadNumber(json.at("images_per_s"));
-    return record;
-  } catch (const nlohmann::json::exception& e) {
-    return absl::InvalidArgumentError(std::string("bad epoch record: ") + e.what());
+  EpochRecord record;
+  for (const char* key : {"epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
+                          "seconds", "images_per_s"}) {
+    if (!json.is_object() || !json.contains(key)) {
+      return absl::InvalidArgumentError(std::string("bad epoch record: no ") + key);
+    }
   }
+  ASSIGN_OR_RETURN(const double epoch, NumberFromJson(json.at("epoch")));
+  record.epoch = static_cast<int64_t>(epoch);
+  ASSIGN_OR_RETURN(record.lr, NumberFromJson(json.at("lr")));
+  ASSIGN_OR_RETURN(record.train_loss, NumberFromJson(json.at("train_loss")));
+  ASSIGN_OR_RETURN(record.train_acc, NumberFromJson(json.at("train_acc")));
+  ASSIGN_OR_RETURN(record.val_loss, NumberFromJson(json.at("val_loss")));
+  ASSIGN_OR_RETURN(record.val_acc, NumberFromJson(json.at("val_acc")));
+  ASSIGN_OR_RETURN(record.seconds, NumberFromJson(json.at("seconds")));
+  ASSIGN_OR_RETURN(record.images_per_s, NumberFromJson(json.at("images_per_s")));
+  return record;
 }
 
 absl::Status ValidateTrainerOptions(const TrainerOptions& options, int world_size) {
@@ -116,7 +108,8 @@ absl::Status ValidateTrainerOptions(const TrainerOptions& options, int world_siz
   return ValidateLrSchedule(schedule);
 }
 
-absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part, int64_t num_classes,
+absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part,
+                                    const std::vector<std::string>& class_names,
                                     int64_t batch_size, int workers, c10::Device device,
                                     DistributedContext* distributed) {
   const int world = distributed != nullptr ? distributed->world_size() : 1;
@@ -124,9 +117,7 @@ absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part, int64_
   std::vector<int64_t> mine;
   for (int64_t i = rank; i < part.size; i += world) mine.push_back(i);
   double loss_sum = 0;
-  int64_t correct = 0;
-  int64_t count = 0;
-  at::Tensor confusion = at::zeros({num_classes * num_classes}, at::kLong);
+  ConfusionMatrix confusion(class_names);
   if (!mine.empty()) {
     LoaderOptions loader_options;
     loader_options.batch_size = batch_size;
@@ -144,28 +135,22 @@ absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part, int64_
       ASSIGN_OR_RETURN(std::optional<Batch> batch, loader.Next());
       if (!batch) break;
       const at::Tensor logits = model->forward(batch->images.to(device));
-      const at::Tensor labels = batch->labels.to(device);
-      loss_sum += at::cross_entropy_loss(logits, labels, /*weight=*/{}, at::Reduction::Sum)
+      loss_sum += at::cross_entropy_loss(logits, batch->labels.to(device), /*weight=*/{},
+                                         at::Reduction::Sum)
                       .item<double>();
-      const at::Tensor predicted = logits.argmax(1).cpu();
-      correct += predicted.eq(batch->labels).sum().item<int64_t>();
-      count += batch->labels.size(0);
-      confusion += at::bincount(batch->labels * num_classes + predicted, /*weights=*/{},
-                                num_classes * num_classes);
+      RETURN_IF_ERROR(confusion.Add(batch->labels, logits.argmax(1)));
     }
   }
-  std::vector<double> sums = {loss_sum, static_cast<double>(correct), static_cast<double>(count)};
-  const int64_t* cells = confusion.data_ptr<int64_t>();
-  for (int64_t i = 0; i < num_classes * num_classes; ++i) sums.push_back(cells[i]);
+  std::vector<double> sums = confusion.AsVector();
+  sums.push_back(loss_sum);
   if (distributed != nullptr) RETURN_IF_ERROR(distributed->AllReduceSum(sums));
+  const double total_loss = sums.back();
+  sums.pop_back();
   Evaluation evaluation;
-  evaluation.count = static_cast<int64_t>(sums[2]);
-  evaluation.loss = evaluation.count > 0 ? sums[0] / sums[2] : kNaN;
-  evaluation.accuracy = evaluation.count > 0 ? sums[1] / sums[2] : kNaN;
-  evaluation.confusion.assign(num_classes, std::vector<int64_t>(num_classes));
-  for (int64_t i = 0; i < num_classes * num_classes; ++i) {
-    evaluation.confusion[i / num_classes][i % num_classes] = static_cast<int64_t>(sums[3 + i]);
-  }
+  ASSIGN_OR_RETURN(evaluation.confusion, ConfusionMatrix::FromVector(class_names, sums));
+  evaluation.count = evaluation.confusion.total();
+  evaluation.loss = evaluation.count > 0 ? total_loss / evaluation.count : kNaN;
+  evaluation.accuracy = evaluation.count > 0 ? evaluation.confusion.accuracy() : kNaN;
   return evaluation;
 }
 
@@ -177,7 +162,6 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
   const int rank = distributed != nullptr ? distributed->rank() : 0;
   const bool primary = rank == 0;
   RETURN_IF_ERROR(ValidateTrainerOptions(options, world));
-  const int64_t num_classes = static_cast<int64_t>(data.class_names.size());
   const std::string head = model->head_name();
   if (options.freeze_backbone_epochs > 0 && head.empty()) {
     return absl::InvalidArgumentError("--freeze_backbone_epochs needs a model with a head");
@@ -327,7 +311,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
       if (primary) std::fprintf(stderr, "stopping: %s\n", result.stop_reason.c_str());
       break;
     }
-    ASSIGN_OR_RETURN(Evaluation val, Evaluate(model, data.val, num_classes, options.batch_size,
+    ASSIGN_OR_RETURN(Evaluation val, Evaluate(model, data.val, data.class_names, options.batch_size,
                                               options.workers, options.device, distributed));
     record.val_loss = val.loss;
     record.val_acc = val.accuracy;
@@ -367,11 +351,11 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
   result.best_epoch = stopping.best_epoch();
   if (!best.empty()) {
     RETURN_IF_ERROR(LoadStateDict(*model, best).status());
-    ASSIGN_OR_RETURN(result.test, Evaluate(model, data.test, num_classes, options.batch_size,
+    ASSIGN_OR_RETURN(result.test, Evaluate(model, data.test, data.class_names, options.batch_size,
                                            options.workers, options.device, distributed));
   } else {
     result.test.loss = result.test.accuracy = kNaN;
-    result.test.confusion.assign(num_classes, std::vector<int64_t>(num_classes));
+    result.test.confusion = ConfusionMatrix(data.class_names);
   }
   result.skipped = loader.skipped();
   result.wall_seconds = Seconds(start);

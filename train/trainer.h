@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/loader.h"
+#include "eval/confusion_matrix.h"
 #include "models/backbone.h"
 #include "train/distributed.h"
 #include "train/lr_schedule.h"
@@ -72,8 +73,8 @@ struct Evaluation {
   double loss = 0;
   double accuracy = 0;
   int64_t count = 0;
-  // [classes][classes] counts, row = true class, column = prediction.
-  std::vector<std::vector<int64_t>> confusion;
+  // Row = true class, column = prediction.
+  ConfusionMatrix confusion = ConfusionMatrix({});
 };
 
 struct TrainResult {
@@ -99,7 +100,8 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
 
 // Loss and accuracy of `model` on `part` (eval mode, no gradients). With several ranks each
 // evaluates every world_size-th item and the sums are exchanged, so every rank gets the totals.
-absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part, int64_t num_classes,
+absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part,
+                                    const std::vector<std::string>& class_names,
                                     int64_t batch_size, int workers, c10::Device device,
                                     DistributedContext* distributed = nullptr);
 

@@ -80,9 +80,7 @@ TEST(Trainer, LearnsAndLogsEveryEpoch) {
   EXPECT_LT(result->history[2].train_loss, result->history[0].train_loss);
   EXPECT_GT(result->test.accuracy, 0.6);  // Chance is 1/3.
   EXPECT_EQ(result->test.count, 30);
-  int64_t total = 0;
-  for (const auto& row : result->test.confusion) for (int64_t cell : row) total += cell;
-  EXPECT_EQ(total, 30);
+  EXPECT_EQ(result->test.confusion.total(), 30);
   EXPECT_EQ(result->stop_reason, "completed 3 epochs");
   absl::StatusOr<std::string> metrics = ReadFile(options.run_dir + "/metrics.jsonl");
   ASSERT_TRUE(metrics.ok());

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <ATen/ATen.h>
+#include <absl/strings/match.h>
 
 #include "core/seed.h"
 #include "core/status.h"
@@ -30,11 +31,6 @@ namespace {
 bool IsDirectory(const std::string& path) {
   struct stat info;
   return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
-}
-
-bool EndsWith(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Every item of a dataset, and which of them form train, val and test.
@@ -129,7 +125,7 @@ absl::StatusOr<SplitItems> OpenItems(const TrainingDataOptions& options,
     ASSIGN_OR_RETURN(items, SplitWithOwnTest(std::move(train), std::move(test), fractions,
                                              options.seed));
     items.kind = "fashion_mnist";
-  } else if (EndsWith(options.data, ".csv")) {
+  } else if (absl::EndsWith(options.data, ".csv")) {
     ASSIGN_OR_RETURN(items, OpenManifest(options, fractions));
     items.kind = "manifest";
     items.files = true;
