@@ -28,19 +28,20 @@ DEFINE_int32(size, 224, "Image size the loader produces.");
 DEFINE_int32(epochs, 2, "Epochs straight from the files.");
 DEFINE_int32(cached_epochs, 3, "Epochs from the decoded cache.");
 DEFINE_string(cache, "/tmp/fauna_loader_bench.cache", "Decoded cache file.");
-DEFINE_string(augment, "hflip, rotate(degrees=15)", "Augmentation pipeline.");
+DEFINE_string(augment, "hflip, rotate(degrees=15, sampling=nearest)",
+              "Augmentation pipeline (the peer's: torchvision's RandomRotation samples the nearest pixel).");
 
 namespace fauna {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-absl::Status TimeEpochs(const std::string& mode, int epochs, int64_t size, ExampleFn make) {
+absl::Status TimeEpochs(const std::string& mode, int epochs, int64_t size, ExampleWriter write) {
   LoaderOptions options;
   options.batch_size = FLAGS_batch;
   options.workers = FLAGS_workers;
   options.seed = 0;
-  Loader loader(size, std::move(make), options);
+  Loader loader(size, {3, FLAGS_size, FLAGS_size}, std::move(write), options);
   for (int epoch = 0; epoch < epochs; ++epoch) {
     const Clock::time_point start = Clock::now();
     RETURN_IF_ERROR(loader.StartEpoch(epoch));
@@ -75,13 +76,13 @@ absl::Status Run() {
   const ImageSource* files = source.get();
 
   RETURN_IF_ERROR(TimeEpochs("uncached", FLAGS_epochs, files->size(),
-                             [&](int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+                             [&](int64_t index, int64_t epoch,
+                                 at::Tensor& image) -> absl::StatusOr<int64_t> {
                                ASSIGN_OR_RETURN(cv::Mat rgb, files->LoadResized(index, decode));
                                std::mt19937_64 rng = MakeGenerator(0, epoch, index);
                                RETURN_IF_ERROR(pipeline.ApplyInPlace(rgb, rng));
-                               ASSIGN_OR_RETURN(at::Tensor image,
-                                                ToTensor(rgb, kImageNetNormalization));
-                               return Example{image, files->label(index)};
+                               RETURN_IF_ERROR(ToTensorInto(rgb, kImageNetNormalization, image));
+                               return files->label(index);
                              }));
 
   std::remove(FLAGS_cache.c_str());
@@ -98,11 +99,12 @@ absl::Status Run() {
                           .c_str());
 
   return TimeEpochs("cached", FLAGS_cached_epochs, cache.size(),
-                    [&](int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+                    [&](int64_t index, int64_t epoch,
+                        at::Tensor& image) -> absl::StatusOr<int64_t> {
                       std::mt19937_64 rng = MakeGenerator(0, epoch, index);
                       ASSIGN_OR_RETURN(cv::Mat rgb, pipeline.Apply(cache.Get(index), rng));
-                      ASSIGN_OR_RETURN(at::Tensor image, ToTensor(rgb, kImageNetNormalization));
-                      return Example{image, cache.label(index)};
+                      RETURN_IF_ERROR(ToTensorInto(rgb, kImageNetNormalization, image));
+                      return cache.label(index);
                     });
 }
 

@@ -15,11 +15,16 @@ namespace fauna {
 namespace {
 
 int ChooseInterpolation(const cv::Size& from, const cv::Size& to, int requested) {
-  if (requested != kAutoInterpolation) return requested;
-  return (to.width <= from.width && to.height <= from.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
+  return requested == kAutoInterpolation ? AutoInterpolation(from, to) : requested;
 }
 
 }  // namespace
+
+int AutoInterpolation(const cv::Size& from, const cv::Size& to) {
+  const bool big_shrink = from.width >= 2 * static_cast<int64_t>(to.width) ||
+                          from.height >= 2 * static_cast<int64_t>(to.height);
+  return big_shrink ? cv::INTER_AREA : cv::INTER_LINEAR;
+}
 
 absl::Status ValidateDecodeOptions(const DecodeOptions& options) {
   if (options.size <= 0 || options.size > kMaxImageSide) {

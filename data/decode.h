@@ -15,9 +15,13 @@
 
 namespace fauna {
 
-// Chooses the interpolation from the direction of the resize: cv::INTER_AREA when shrinking,
-// cv::INTER_LINEAR when enlarging.
+// Chooses the interpolation from the size change (see AutoInterpolation).
 inline constexpr int kAutoInterpolation = -1;
+
+// cv::INTER_AREA when shrinking by 2x or more along a side, where bilinear sampling would skip
+// pixels and alias; cv::INTER_LINEAR otherwise. Below 2x the two differ by a few levels, and
+// INTER_AREA at a non-integer ratio costs 5x more (0.37 ms against 0.07 ms for 256 -> 224 px).
+int AutoInterpolation(const cv::Size& from, const cv::Size& to);
 
 // How an image becomes a `size` x `size` training image.
 struct DecodeOptions {

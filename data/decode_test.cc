@@ -133,6 +133,14 @@ TEST(ReducedDecodeFactor, LargestThatKeepsTheShorterSideAtLeastTheTarget) {
   EXPECT_EQ(ReducedDecodeFactor(0, 100, options), 1);
 }
 
+TEST(AutoInterpolation, AreaOnlyFromTwoTimesShrinking) {
+  EXPECT_EQ(AutoInterpolation({256, 256}, {224, 224}), cv::INTER_LINEAR);
+  EXPECT_EQ(AutoInterpolation({447, 300}, {224, 224}), cv::INTER_LINEAR);
+  EXPECT_EQ(AutoInterpolation({448, 448}, {224, 224}), cv::INTER_AREA);
+  EXPECT_EQ(AutoInterpolation({100, 600}, {224, 224}), cv::INTER_AREA);  // Either side.
+  EXPECT_EQ(AutoInterpolation({100, 100}, {224, 224}), cv::INTER_LINEAR);
+}
+
 TEST(DecodeFile, ReducedJpegDecodeMatchesFullDecodeAndResize) {
   // OpenCV's reduced decoding gives the expected sizes (the fast path relies on it).
   std::string path = WriteImage("scene.jpg", Scene(1024, 768), {cv::IMWRITE_JPEG_QUALITY, 95});

@@ -107,7 +107,8 @@ absl::StatusOr<std::string> MakeKey(const ImageSource& source, const DecodeOptio
   key["version"] = kDecodedCacheVersion;
   key["decode"] = {{"size", options.size},
                    {"center_crop", options.center_crop},
-                   {"interpolation", options.interpolation}};
+                   {"interpolation", options.interpolation},
+                   {"auto_interpolation", "area from 2x shrinking, else bilinear"}};
   key["classes"] = source.class_names();
   const int64_t classes = static_cast<int64_t>(source.class_names().size());
   nlohmann::json items = nlohmann::json::array();

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include <opencv2/imgcodecs.hpp>
@@ -14,6 +15,7 @@
 #include "core/atomic_file.h"
 #include "core/cv_status.h"
 #include "core/status.h"
+#include "data/jpeg_decoder.h"
 
 namespace fauna {
 namespace {
@@ -268,6 +270,13 @@ absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::stri
   if (static_cast<int64_t>(bytes.size()) > kMaxImageFileBytes) {
     return absl::InvalidArgumentError(name + ": file of " + std::to_string(bytes.size()) +
                                       " bytes is too large for an image");
+  }
+  if (header.format == ImageHeader::Format::kJpeg) {
+    ASSIGN_OR_RETURN(std::optional<cv::Mat> rgb, DecodeJpegRgb(bytes, name, reduce));
+    if (rgb.has_value()) {
+      RETURN_IF_ERROR(CheckDimensions(rgb->cols, rgb->rows, name));
+      return *std::move(rgb);
+    }
   }
   const int flags = DecodeFlags(reduce);
   const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,

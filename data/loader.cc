@@ -63,8 +63,27 @@ absl::Status ValidateLoaderOptions(const LoaderOptions& options, int64_t dataset
   return absl::OkStatus();
 }
 
+ExampleFn ExampleFnFromWriter(std::vector<int64_t> image_shape, ExampleWriter write) {
+  return [image_shape = std::move(image_shape), write = std::move(write)](
+             int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+    Example example;
+    example.image = at::empty(image_shape, at::kFloat);
+    ASSIGN_OR_RETURN(example.label, write(index, epoch, example.image));
+    return example;
+  };
+}
+
 Loader::Loader(int64_t dataset_size, ExampleFn make_example, LoaderOptions options)
     : dataset_size_(dataset_size), make_example_(std::move(make_example)), options_(options) {
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+Loader::Loader(int64_t dataset_size, std::vector<int64_t> image_shape, ExampleWriter write_example,
+               LoaderOptions options)
+    : dataset_size_(dataset_size),
+      write_example_(std::move(write_example)),
+      image_shape_(std::move(image_shape)),
+      options_(options) {
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
@@ -148,36 +167,23 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
   std::vector<int64_t> labels;
   std::vector<int64_t> kept;
   for (int64_t index : indices) {
-    absl::StatusOr<Example> example =
-        GuardTorch("item " + std::to_string(index), [&] { return make_example_(index, epoch); });
-    if (!example.ok()) {
+    absl::Status fatal;
+    absl::StatusOr<int64_t> label =
+        PutItem(index, epoch, static_cast<int64_t>(kept.size()),
+                static_cast<int64_t>(indices.size()), images, fatal);
+    if (!fatal.ok()) {
+      slot.status = fatal;
+      return;
+    }
+    if (!label.ok()) {
       if (options_.strict) {
-        slot.status = example.status();
+        slot.status = label.status();
         return;
       }
-      slot.skipped.push_back(std::string(example.status().message()));
+      slot.skipped.push_back(std::string(label.status().message()));
       continue;
     }
-    if (images.defined() && example->image.sizes() != images.sizes().slice(1)) {
-      slot.status = absl::InvalidArgumentError(
-          "item " + std::to_string(index) + " has image shape " +
-          c10::str(example->image.sizes()) + ", item " + std::to_string(kept.front()) + " has " +
-          c10::str(images.sizes().slice(1)) + ": a batch needs one shape");
-      return;
-    }
-    absl::Status copied = GuardTorch("batching item " + std::to_string(index), [&] {
-      if (!images.defined()) {
-        std::vector<int64_t> shape = {static_cast<int64_t>(indices.size())};
-        shape.insert(shape.end(), example->image.sizes().begin(), example->image.sizes().end());
-        images = at::empty(shape, example->image.options());
-      }
-      images.select(0, static_cast<int64_t>(kept.size())).copy_(example->image);
-    });
-    if (!copied.ok()) {
-      slot.status = copied;
-      return;
-    }
-    labels.push_back(example->label);
+    labels.push_back(*label);
     kept.push_back(index);
   }
   if (kept.empty()) return;
@@ -190,6 +196,42 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
     return;
   }
   slot.batch = std::move(*batch);
+}
+
+absl::StatusOr<int64_t> Loader::PutItem(int64_t index, int64_t epoch, int64_t position,
+                                        int64_t batch_items, at::Tensor& images,
+                                        absl::Status& fatal) {
+  const std::string item = "item " + std::to_string(index);
+  if (write_example_) {
+    if (!images.defined()) {
+      std::vector<int64_t> shape = {batch_items};
+      shape.insert(shape.end(), image_shape_.begin(), image_shape_.end());
+      fatal = GuardTorch("making a batch", [&] { images = at::empty(shape, at::kFloat); });
+      if (!fatal.ok()) return fatal;
+    }
+    return GuardTorch(item, [&]() -> absl::StatusOr<int64_t> {
+      at::Tensor place = images.select(0, position);
+      return write_example_(index, epoch, place);
+    });
+  }
+  absl::StatusOr<Example> example = GuardTorch(item, [&] { return make_example_(index, epoch); });
+  if (!example.ok()) return example.status();
+  if (images.defined() && example->image.sizes() != images.sizes().slice(1)) {
+    fatal = absl::InvalidArgumentError(
+        item + " has image shape " + c10::str(example->image.sizes()) + ", the batch's items have " +
+        c10::str(images.sizes().slice(1)) + ": a batch needs one shape");
+    return fatal;
+  }
+  fatal = GuardTorch("batching " + item, [&] {
+    if (!images.defined()) {
+      std::vector<int64_t> shape = {batch_items};
+      shape.insert(shape.end(), example->image.sizes().begin(), example->image.sizes().end());
+      images = at::empty(shape, example->image.options());
+    }
+    images.select(0, position).copy_(example->image);
+  });
+  if (!fatal.ok()) return fatal;
+  return example->label;
 }
 
 absl::StatusOr<std::optional<Batch>> Loader::Next() {

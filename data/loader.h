@@ -32,6 +32,16 @@ struct Example {
 // thread-safe. Per-item randomness should come from MakeGenerator(seed, epoch, index).
 using ExampleFn = std::function<absl::StatusOr<Example>(int64_t index, int64_t epoch)>;
 
+// The faster form of ExampleFn: writes item `index` for `epoch` straight into `image`, its place
+// in the batch (a float32 tensor of the loader's image shape), and returns the item's label. This
+// spares making a tensor per item and copying it into the batch (about 0.1 ms for a 224 px image).
+// Called from several worker threads at once, each with its own `image`.
+using ExampleWriter =
+    std::function<absl::StatusOr<int64_t>(int64_t index, int64_t epoch, at::Tensor& image)>;
+
+// An ExampleFn for a writer: each call makes a float32 tensor of `image_shape` for `write` to fill.
+ExampleFn ExampleFnFromWriter(std::vector<int64_t> image_shape, ExampleWriter write);
+
 // A batch: images stacked along a new first dimension, labels (int64), and the dataset indices.
 struct Batch {
   at::Tensor images;
@@ -79,6 +89,9 @@ struct SkippedItems {
 class Loader {
  public:
   Loader(int64_t dataset_size, ExampleFn make_example, LoaderOptions options);
+  // Items written straight into their batch (float32, [batch, image_shape...]).
+  Loader(int64_t dataset_size, std::vector<int64_t> image_shape, ExampleWriter write_example,
+         LoaderOptions options);
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
   ~Loader();
@@ -100,9 +113,16 @@ class Loader {
   void StopWorkers();
   void WorkerLoop();
   void BuildBatch(int64_t batch_index, Slot& slot);
+  // Puts item `index` at `position` of `images` (made on the first item) and returns its label.
+  // An item's own failure is the returned status; a failure of the whole batch (items of two
+  // shapes) is set in `fatal`.
+  absl::StatusOr<int64_t> PutItem(int64_t index, int64_t epoch, int64_t position,
+                                  int64_t batch_items, at::Tensor& images, absl::Status& fatal);
 
   const int64_t dataset_size_;
-  const ExampleFn make_example_;
+  const ExampleFn make_example_;       // One of these two is set.
+  const ExampleWriter write_example_;
+  const std::vector<int64_t> image_shape_;  // With write_example_.
   const LoaderOptions options_;
 
   mutable std::mutex mutex_;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "core/seed.h"
+#include "core/status.h"
 
 namespace fauna {
 namespace {
@@ -185,6 +186,76 @@ TEST(Loader, ThrowingItemsAndShapeMismatchesAreErrors) {
   ASSERT_TRUE(mixed.StartEpoch(0).ok());
   absl::Status status = mixed.Next().status();
   EXPECT_THAT(std::string(status.message()), HasSubstr("a batch needs one shape"));
+}
+
+// MakeItem as a writer: fills the batch place it is given.
+absl::StatusOr<int64_t> WriteItem(int64_t index, int64_t epoch, at::Tensor& image) {
+  ASSIGN_OR_RETURN(Example example, MakeItem(index, epoch));
+  image.copy_(example.image);
+  return example.label;
+}
+
+TEST(Loader, WritersGiveTheSameBatchesAsExampleFunctions) {
+  Loader made(37, MakeItem, Options(2));
+  for (int workers : {0, 2}) {
+    Loader written(37, {2, 2}, WriteItem, Options(workers));
+    for (int64_t epoch : {0, 1}) {
+      std::vector<Batch> a = Epoch(made, epoch);
+      std::vector<Batch> b = Epoch(written, epoch);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_TRUE(at::equal(a[i].images, b[i].images));
+        EXPECT_TRUE(at::equal(a[i].labels, b[i].labels));
+        EXPECT_EQ(a[i].indices, b[i].indices);
+      }
+    }
+  }
+}
+
+TEST(Loader, WriterFailuresAreSkippedOrStrictErrors) {
+  auto flaky = [](int64_t index, int64_t epoch, at::Tensor& image) -> absl::StatusOr<int64_t> {
+    if (index % 10 == 7) {
+      image.fill_(-1);  // A half-written place must not survive into the batch.
+      return absl::InvalidArgumentError("broken_" + std::to_string(index) + ".jpg");
+    }
+    return WriteItem(index, epoch, image);
+  };
+  Loader loader(50, {2, 2}, flaky, Options(2));
+  int64_t items = 0;
+  for (const Batch& batch : Epoch(loader, 0)) {
+    EXPECT_GE(batch.images.min().item<float>(), 0.0f);
+    items += batch.images.size(0);
+  }
+  EXPECT_EQ(items, 45);
+  EXPECT_EQ(loader.skipped().count, 5);
+
+  LoaderOptions strict = Options(1);
+  strict.strict = true;
+  Loader failing(50, {2, 2}, flaky, strict);
+  ASSERT_TRUE(failing.StartEpoch(0).ok());
+  absl::Status failure;
+  while (failure.ok()) {
+    absl::StatusOr<std::optional<Batch>> batch = failing.Next();
+    if (!batch.ok()) failure = batch.status();
+    if (batch.ok() && !*batch) break;
+  }
+  EXPECT_THAT(std::string(failure.message()), HasSubstr("broken_"));
+
+  Loader throwing(8, {2, 2}, [](int64_t, int64_t, at::Tensor& image) -> absl::StatusOr<int64_t> {
+    image.copy_(at::ones({3}));  // Wrong shape: LibTorch throws.
+    return 0;
+  }, strict);
+  ASSERT_TRUE(throwing.StartEpoch(0).ok());
+  EXPECT_FALSE(throwing.Next().ok());
+}
+
+TEST(ExampleFnFromWriter, MakesTheWritersItem) {
+  ExampleFn make = ExampleFnFromWriter({2, 2}, WriteItem);
+  absl::StatusOr<Example> example = make(5, 1);
+  ASSERT_TRUE(example.ok()) << example.status();
+  absl::StatusOr<Example> expected = MakeItem(5, 1);
+  EXPECT_TRUE(at::equal(example->image, expected->image.to(at::kFloat)));
+  EXPECT_EQ(example->label, expected->label);
 }
 
 TEST(Loader, BadOptionsAreErrors) {

@@ -12,7 +12,7 @@ readonly kPackages=(
   g++ zlib1g-dev
   # Libraries, wired in third_party/.
   libtorch-dev libgloo-dev libopencv-dev libabsl-dev libgflags-dev libgtest-dev libgmock-dev
-  libbenchmark-dev nlohmann-json3-dev libsvm-dev
+  libbenchmark-dev nlohmann-json3-dev libsvm-dev libjpeg62-turbo-dev
   # An optimised BLAS behind libblas.so.3 (Debian's default is the netlib reference one, which
   # makes LibTorch's linear layers several times slower); the OpenMP build shares LibTorch's threads.
   libopenblas0-openmp

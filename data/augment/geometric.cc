@@ -51,7 +51,7 @@ absl::Status RandomVerticalFlip(cv::Mat& image, double p, std::mt19937_64& rng) 
   return Bernoulli(rng, p) ? VerticalFlip(image) : absl::OkStatus();
 }
 
-absl::Status Rotate(cv::Mat& image, double degrees, Border border) {
+absl::Status Rotate(cv::Mat& image, double degrees, Border border, Sampling sampling) {
   RETURN_IF_ERROR(CheckRgb(image, "rotation"));
   if (!std::isfinite(degrees)) return absl::InvalidArgumentError("rotation angle must be finite");
   return GuardCv("rotation", [&] {
@@ -59,7 +59,8 @@ absl::Status Rotate(cv::Mat& image, double degrees, Border border) {
     const cv::Point2f centre((image.cols - 1) / 2.0f, (image.rows - 1) / 2.0f);
     const cv::Mat matrix = cv::getRotationMatrix2D(centre, degrees, /*scale=*/1.0);
     cv::Mat rotated;
-    cv::warpAffine(image, rotated, matrix, image.size(), cv::INTER_LINEAR,
+    cv::warpAffine(image, rotated, matrix, image.size(),
+                   sampling == Sampling::kNearest ? cv::INTER_NEAREST : cv::INTER_LINEAR,
                    border == Border::kReflect ? cv::BORDER_REFLECT_101 : cv::BORDER_CONSTANT,
                    cv::Scalar(0, 0, 0));
     image = rotated;
@@ -67,10 +68,10 @@ absl::Status Rotate(cv::Mat& image, double degrees, Border border) {
 }
 
 absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
-                            std::mt19937_64& rng) {
+                            std::mt19937_64& rng, Sampling sampling) {
   RETURN_IF_ERROR(augment::CheckInRange(max_degrees, 0, 180, "rotation max_degrees"));
   RETURN_IF_ERROR(CheckRgb(image, "rotation"));
-  return Rotate(image, Uniform(rng, -max_degrees, max_degrees), border);
+  return Rotate(image, Uniform(rng, -max_degrees, max_degrees), border, sampling);
 }
 
 absl::Status ValidateResizedCropOptions(const ResizedCropOptions& options) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <set>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -91,6 +92,26 @@ TEST(Rotate, ZeroIsIdentityAndQuarterTurnMatchesCvRotate) {
     cv::rotate(original, expected, cv::ROTATE_90_COUNTERCLOCKWISE);
     EXPECT_LE(cv::norm(image, expected, cv::NORM_INF), 1.0);
   }
+}
+
+TEST(Rotate, NearestSamplingOnlyCopiesPixels) {
+  cv::Mat board(16, 16, CV_8UC3);
+  for (int y = 0; y < 16; ++y) {
+    for (int x = 0; x < 16; ++x) board.at<cv::Vec3b>(y, x) = cv::Vec3b::all((x + y) % 2 ? 200 : 10);
+  }
+  auto values = [](const cv::Mat& image) {
+    std::set<int> seen;
+    for (int y = 0; y < image.rows; ++y) {
+      for (int x = 0; x < image.cols; ++x) seen.insert(image.at<cv::Vec3b>(y, x)[0]);
+    }
+    return seen;
+  };
+  cv::Mat nearest = board.clone();
+  ASSERT_TRUE(Rotate(nearest, 30.0, Border::kConstant, Sampling::kNearest).ok());
+  EXPECT_EQ(values(nearest), (std::set<int>{0, 10, 200}));
+  cv::Mat bilinear = board.clone();
+  ASSERT_TRUE(Rotate(bilinear, 30.0, Border::kConstant, Sampling::kBilinear).ok());
+  EXPECT_GT(values(bilinear).size(), 3u);
 }
 
 TEST(Rotate, BorderFillsTheCorners) {

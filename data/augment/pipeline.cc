@@ -197,15 +197,22 @@ absl::Status AddStep(Pipeline& pipeline, const std::string& step) {
   } else if (name == "rotate") {
     ASSIGN_OR_RETURN(double degrees, args.Double("degrees", 15));
     ASSIGN_OR_RETURN(std::string border_name, args.Word("border", "constant"));
-    RETURN_IF_ERROR(args.CheckAllUsed("degrees, border"));
+    ASSIGN_OR_RETURN(std::string sampling_name, args.Word("sampling", "bilinear"));
+    RETURN_IF_ERROR(args.CheckAllUsed("degrees, border, sampling"));
     RETURN_IF_ERROR(InStep(augment::CheckInRange(degrees, 0, 180, "degrees"), step));
     if (border_name != "constant" && border_name != "reflect") {
       return args.Error("border must be constant or reflect, got '" + border_name + "'");
     }
+    if (sampling_name != "bilinear" && sampling_name != "nearest") {
+      return args.Error("sampling must be bilinear or nearest, got '" + sampling_name + "'");
+    }
     const Border border = border_name == "reflect" ? Border::kReflect : Border::kConstant;
-    pipeline.Add("rotate(degrees=" + Number(degrees) + ", border=" + border_name + ")",
-                 [degrees, border](cv::Mat& image, std::mt19937_64& rng) {
-                   return RandomRotation(image, degrees, border, rng);
+    const Sampling sampling =
+        sampling_name == "nearest" ? Sampling::kNearest : Sampling::kBilinear;
+    pipeline.Add("rotate(degrees=" + Number(degrees) + ", border=" + border_name +
+                     ", sampling=" + sampling_name + ")",
+                 [degrees, border, sampling](cv::Mat& image, std::mt19937_64& rng) {
+                   return RandomRotation(image, degrees, border, rng, sampling);
                  });
   } else if (name == "resized_crop") {
     ResizedCropOptions options;

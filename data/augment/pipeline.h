@@ -23,7 +23,8 @@ namespace fauna {
 // `low:high`. Steps and their keys (defaults in brackets):
 //   hflip(p [0.5])                         RandomHorizontalFlip
 //   vflip(p [0.5])                         RandomVerticalFlip
-//   rotate(degrees [15], border [constant] | reflect)       RandomRotation
+//   rotate(degrees [15], border [constant] | reflect, sampling [bilinear] | nearest)
+//                                          RandomRotation
 //   resized_crop(size [224] | height, width, scale [0.08:1], ratio [0.75:1.3333])
 //                                          RandomResizedCrop
 //   resize(size [224], center_crop [false])                 ResizeImage

@@ -28,7 +28,7 @@ TEST(Pipeline, ParsesEveryStepIntoACanonicalSpec) {
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   EXPECT_EQ(pipeline->size(), 8u);
   EXPECT_EQ(pipeline->spec(),
-            "hflip(p=0.5), vflip(p=0.25), rotate(degrees=10, border=reflect), "
+            "hflip(p=0.5), vflip(p=0.25), rotate(degrees=10, border=reflect, sampling=bilinear), "
             "resized_crop(height=32, width=32, scale=0.5:1, ratio=0.75:1.3333333333333333), "
             "resize(size=24, center_crop=true), noise(sigma=5, p=0.5), "
             "occlude(p=1, area=0.1:0.2, ratio=0.3:3.3, fill=noise), "
@@ -102,6 +102,7 @@ TEST(Pipeline, BadSpecsAreErrorsNamingTheStep) {
       {"twirl", "unknown augmentation step 'twirl'"},
       {"rotate(degrees=200)", "degrees"},
       {"rotate(border=wrap)", "border"},
+      {"rotate(sampling=cubic)", "sampling must be bilinear or nearest"},
       {"resized_crop(size=0)", "output size"},
       {"resized_crop(size=1.5)", "integer"},
       {"resized_crop(scale=0.5:0.2)", "scale"},

@@ -14,27 +14,35 @@
 namespace fauna {
 namespace {
 
-// Writes one image into `out` (3 planes of rows * cols floats): x * scale[c] + bias[c].
-void Fill(const cv::Mat& rgb, const float scale[3], const float bias[3], float* out) {
-  const int64_t plane = static_cast<int64_t>(rgb.rows) * rgb.cols;
-  float* red = out;
-  float* green = out + plane;
-  float* blue = out + 2 * plane;
-  for (int y = 0; y < rgb.rows; ++y) {
-    const uint8_t* pixel = rgb.ptr<uint8_t>(y);
-    const int64_t row = static_cast<int64_t>(y) * rgb.cols;
-    for (int x = 0; x < rgb.cols; ++x) {
-      red[row + x] = pixel[3 * x] * scale[0] + bias[0];
-      green[row + x] = pixel[3 * x + 1] * scale[1] + bias[1];
-      blue[row + x] = pixel[3 * x + 2] * scale[2] + bias[2];
-    }
+// x * scale[c] + bias[c] for every 8-bit level x of each channel: a lookup is faster than the
+// arithmetic on a stride-3 row, and gives the same floats.
+struct LevelTable {
+  float value[3][256];
+};
+
+LevelTable MakeLevelTable(const Normalization& normalization) {
+  LevelTable table;
+  for (int c = 0; c < 3; ++c) {
+    const float scale = 1.0f / (255.0f * normalization.std[c]);
+    const float bias = -normalization.mean[c] / normalization.std[c];
+    for (int level = 0; level < 256; ++level) table.value[c][level] = level * scale + bias;
   }
+  return table;
 }
 
-void Coefficients(const Normalization& normalization, float scale[3], float bias[3]) {
-  for (int c = 0; c < 3; ++c) {
-    scale[c] = 1.0f / (255.0f * normalization.std[c]);
-    bias[c] = -normalization.mean[c] / normalization.std[c];
+// Writes one image into `out` (3 planes of rows * cols floats).
+void Fill(const cv::Mat& rgb, const LevelTable& table, float* out) {
+  const int64_t plane = static_cast<int64_t>(rgb.rows) * rgb.cols;
+  for (int y = 0; y < rgb.rows; ++y) {
+    const uint8_t* pixel = rgb.ptr<uint8_t>(y);
+    float* red = out + static_cast<int64_t>(y) * rgb.cols;
+    float* green = red + plane;
+    float* blue = green + plane;
+    for (int x = 0; x < rgb.cols; ++x) {
+      red[x] = table.value[0][pixel[3 * x]];
+      green[x] = table.value[1][pixel[3 * x + 1]];
+      blue[x] = table.value[2][pixel[3 * x + 2]];
+    }
   }
 }
 
@@ -60,10 +68,28 @@ absl::StatusOr<at::Tensor> ToTensor(const cv::Mat& rgb, const Normalization& nor
   RETURN_IF_ERROR(augment::CheckRgb(rgb, "to tensor"));
   return GuardTorch("to tensor", [&] {
     at::Tensor out = at::empty({3, rgb.rows, rgb.cols}, at::kFloat);
-    float scale[3], bias[3];
-    Coefficients(normalization, scale, bias);
-    Fill(rgb, scale, bias, out.data_ptr<float>());
+    Fill(rgb, MakeLevelTable(normalization), out.data_ptr<float>());
     return out;
+  });
+}
+
+absl::Status ToTensorInto(const cv::Mat& rgb, const Normalization& normalization,
+                          at::Tensor& destination) {
+  RETURN_IF_ERROR(ValidateNormalization(normalization));
+  RETURN_IF_ERROR(augment::CheckRgb(rgb, "to tensor"));
+  if (!destination.defined() || destination.scalar_type() != at::kFloat ||
+      !destination.device().is_cpu() || !destination.is_contiguous() || destination.dim() != 3 ||
+      destination.size(0) != 3 || destination.size(1) != rgb.rows ||
+      destination.size(2) != rgb.cols) {
+    return absl::InvalidArgumentError(
+        "to tensor: a " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
+        " image needs a contiguous float32 CPU tensor of shape [3, " + std::to_string(rgb.rows) +
+        ", " + std::to_string(rgb.cols) + "] to go into, got " +
+        (destination.defined() ? destination.toString() + " " + c10::str(destination.sizes())
+                               : std::string("an undefined tensor")));
+  }
+  return GuardTorch("to tensor", [&] {
+    Fill(rgb, MakeLevelTable(normalization), destination.data_ptr<float>());
   });
 }
 
@@ -85,11 +111,10 @@ absl::StatusOr<at::Tensor> ToBatch(const std::vector<cv::Mat>& images,
     const int cols = images[0].cols;
     at::Tensor out =
         at::empty({static_cast<int64_t>(images.size()), 3, rows, cols}, at::kFloat);
-    float scale[3], bias[3];
-    Coefficients(normalization, scale, bias);
+    const LevelTable table = MakeLevelTable(normalization);
     float* data = out.data_ptr<float>();
     const int64_t item = 3 * static_cast<int64_t>(rows) * cols;
-    for (size_t i = 0; i < images.size(); ++i) Fill(images[i], scale, bias, data + i * item);
+    for (size_t i = 0; i < images.size(); ++i) Fill(images[i], table, data + i * item);
     return out;
   });
 }

@@ -36,6 +36,11 @@ absl::Status ValidateNormalization(const Normalization& normalization);
 //   ASSIGN_OR_RETURN(at::Tensor x, ToTensor(rgb, kImageNetNormalization));
 absl::StatusOr<at::Tensor> ToTensor(const cv::Mat& rgb, const Normalization& normalization);
 
+// ToTensor into `destination`, a contiguous float32 CPU tensor of shape [3, H, W] (say, an item's
+// place in a batch: see ExampleWriter in data/loader.h). Any other destination is an error.
+absl::Status ToTensorInto(const cv::Mat& rgb, const Normalization& normalization,
+                          at::Tensor& destination);
+
 // Images of one size as a float32 [N, 3, H, W] batch, normalised. An empty list, images of
 // different sizes or of another type than CV_8UC3 are errors naming the offending image.
 absl::StatusOr<at::Tensor> ToBatch(const std::vector<cv::Mat>& images,

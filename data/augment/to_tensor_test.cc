@@ -66,6 +66,29 @@ TEST(ToBatch, StacksIntoNchwAndRoundTripsThroughToImage) {
   }
 }
 
+TEST(ToTensorInto, WritesWhatToTensorMakesIntoABatchPlace) {
+  cv::Mat big = Noise(20, 16);
+  cv::Mat view = big(cv::Rect(3, 2, 11, 9));
+  at::Tensor batch = at::zeros({2, 3, 9, 11});
+  at::Tensor place = batch.select(0, 1);
+  ASSERT_TRUE(ToTensorInto(view, kImageNetNormalization, place).ok());
+  EXPECT_TRUE(at::equal(batch[1], *ToTensor(view, kImageNetNormalization)));
+  EXPECT_EQ(batch[0].abs().sum().item<float>(), 0.0f);  // The other place is untouched.
+}
+
+TEST(ToTensorInto, WrongDestinationsAreErrors) {
+  cv::Mat rgb = Noise(/*width=*/5, /*height=*/4);
+  at::Tensor undefined;
+  at::Tensor doubles = at::zeros({3, 4, 5}, at::kDouble);
+  at::Tensor wrong_shape = at::zeros({3, 5, 4});
+  at::Tensor strided = at::zeros({3, 5, 4}).transpose(1, 2);
+  for (at::Tensor* destination : {&undefined, &doubles, &wrong_shape, &strided}) {
+    absl::Status status = ToTensorInto(rgb, kImageNetNormalization, *destination);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(status.message()), HasSubstr("[3, 4, 5]"));
+  }
+}
+
 TEST(ToTensor, BadImagesAndNormalisationsAreErrors) {
   cv::Mat rgb = Noise(4, 4);
   EXPECT_FALSE(ToTensor(cv::Mat(), kImageNetNormalization).ok());

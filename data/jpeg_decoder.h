@@ -1,0 +1,31 @@
+// Decoding JPEGs with libjpeg-turbo directly rather than through cv::imdecode: straight to RGB
+// (no BGR pass and no cvtColor), at 1/2, 1/4 or 1/8 scale, without OpenCV's per-call overheads.
+// On the loader benchmark's 512x512 JPEGs this is about 20% faster than cv::imdecode, and the
+// pixels are the same (both are libjpeg's default integer IDCT and fancy upsampling).
+#ifndef FAUNA_DATA_JPEG_DECODER_H_
+#define FAUNA_DATA_JPEG_DECODER_H_
+
+#include <optional>
+#include <string>
+
+#include <opencv2/core/mat.hpp>
+
+#include "absl/status/statusor.h"
+
+namespace fauna {
+
+// The EXIF orientation (1..8) of a JPEG's APP1 "Exif" segment held in `app1` (the segment's
+// payload, starting with "Exif\0\0"), or 1 when it has none or cannot be read.
+int ExifOrientation(const std::string& app1);
+
+// Decodes the JPEG in `bytes` at 1/`reduce` scale (1, 2, 4 or 8) into an 8-bit RGB image
+// (CV_8UC3); grayscale JPEGs become RGB. std::nullopt when the file needs OpenCV's general path:
+// CMYK and YCCK JPEGs, and EXIF orientations other than 1. A file libjpeg cannot decode is an
+// invalid-argument error naming `name` with libjpeg's message. libjpeg's warnings (say, junk
+// between segments) are ignored, as OpenCV does; truncation is caught by ParseImageHeader before.
+absl::StatusOr<std::optional<cv::Mat>> DecodeJpegRgb(const std::string& bytes,
+                                                     const std::string& name, int reduce);
+
+}  // namespace fauna
+
+#endif  // FAUNA_DATA_JPEG_DECODER_H_
