@@ -123,9 +123,9 @@ absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part,
     loader_options.batch_size = batch_size;
     loader_options.workers = workers;
     loader_options.shuffle = false;
-    Loader loader(static_cast<int64_t>(mine.size()),
-                  [&part, mine](int64_t index, int64_t epoch) {
-                    return part.make_example(mine[index], epoch);
+    Loader loader(static_cast<int64_t>(mine.size()), part.image_shape,
+                  [&part, mine](int64_t index, int64_t epoch, at::Tensor& image) {
+                    return part.write_example(mine[index], epoch, image);
                   },
                   loader_options);
     RETURN_IF_ERROR(loader.StartEpoch(0));
@@ -233,7 +233,8 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
   // A last batch of one image breaks batch norm in training mode: drop it (only then).
   loader_options.drop_last = (data.train.size / world) % loader_options.batch_size == 1;
   RETURN_IF_ERROR(ValidateLoaderOptions(loader_options, data.train.size));
-  Loader loader(data.train.size, data.train.make_example, loader_options);
+  Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
+                loader_options);
 
   double train_seconds = 0;
   int64_t train_images = 0;

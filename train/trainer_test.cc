@@ -28,14 +28,15 @@ DataPart MakePart(int64_t n, uint64_t seed, bool poison = false) {
   DataPart part;
   part.size = n;
   for (int64_t i = 0; i < n; ++i) part.labels.push_back(i % kClasses);
-  part.make_example = [seed, poison](int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+  part.image_shape = {3, 16, 16};
+  part.write_example = [seed, poison](int64_t index, int64_t epoch,
+                                      at::Tensor& image) -> absl::StatusOr<int64_t> {
     at::Generator generator = at::detail::createCPUGenerator(DeriveSeed(seed, 0, index));
-    Example example;
-    example.label = index % kClasses;
-    example.image = at::randn({3, 16, 16}, generator);
-    example.image[example.label] += 3.0;
-    if (poison) example.image.fill_(NAN);
-    return example;
+    const int64_t label = index % kClasses;
+    image.copy_(at::randn({3, 16, 16}, generator));
+    image[label] += 3.0;
+    if (poison) image.fill_(NAN);
+    return label;
   };
   return part;
 }

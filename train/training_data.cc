@@ -199,20 +199,20 @@ absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
   part.invalid = cache->invalid_count();
   for (int64_t i = 0; i < part.size; ++i) part.labels.push_back(cache->label(i));
   const uint64_t seed = options.seed;
-  part.make_example = [cache, augment, normalization, seed](
-                          int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+  part.image_shape = {3, options.image_size, options.image_size};
+  part.write_example = [cache, augment, normalization, seed](
+                           int64_t index, int64_t epoch,
+                           at::Tensor& image) -> absl::StatusOr<int64_t> {
     if (!cache->valid(index)) return absl::InvalidArgumentError(cache->error(index));
-    Example example;
-    example.label = cache->label(index);
     if (augment == nullptr || augment->empty()) {
-      ASSIGN_OR_RETURN(example.image, ToTensor(cache->Get(index), normalization));
+      RETURN_IF_ERROR(ToTensorInto(cache->Get(index), normalization, image));
     } else {
       std::mt19937_64 rng = MakeGenerator(seed, static_cast<uint64_t>(epoch),
                                           static_cast<uint64_t>(index));
       ASSIGN_OR_RETURN(cv::Mat augmented, augment->Apply(cache->Get(index), rng));
-      ASSIGN_OR_RETURN(example.image, ToTensor(augmented, normalization));
+      RETURN_IF_ERROR(ToTensorInto(augmented, normalization, image));
     }
-    return example;
+    return cache->label(index);
   };
   return part;
 }

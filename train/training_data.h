@@ -47,7 +47,9 @@ struct TrainingDataOptions {
 // One part of the data, ready for a Loader.
 struct DataPart {
   int64_t size = 0;
-  ExampleFn make_example;
+  // Each item's image shape ([3, size, size]) and the writer that puts item i in its batch place.
+  std::vector<int64_t> image_shape;
+  ExampleWriter write_example;
   std::vector<int64_t> labels;
   // Items that failed to decode (skipped by the loader with a warning, or an error with strict).
   int64_t invalid = 0;
@@ -67,7 +69,8 @@ struct TrainingData {
 //
 // Example:
 //   ASSIGN_OR_RETURN(TrainingData data, OpenTrainingData(options, run_dir + "/split.csv"));
-//   Loader loader(data.train.size, data.train.make_example, loader_options);
+//   Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
+//                 loader_options);
 absl::StatusOr<TrainingData> OpenTrainingData(const TrainingDataOptions& options,
                                               const std::string& manifest_path);
 
