@@ -80,8 +80,8 @@ absl::Status Run() {
                                  at::Tensor& image) -> absl::StatusOr<int64_t> {
                                ASSIGN_OR_RETURN(cv::Mat rgb, files->LoadResized(index, decode));
                                std::mt19937_64 rng = MakeGenerator(0, epoch, index);
-                               RETURN_IF_ERROR(pipeline.ApplyInPlace(rgb, rng));
-                               RETURN_IF_ERROR(ToTensorInto(rgb, kImageNetNormalization, image));
+                               RETURN_IF_ERROR(
+                                   pipeline.ApplyInto(rgb, rng, kImageNetNormalization, image));
                                return files->label(index);
                              }));
 
@@ -102,8 +102,8 @@ absl::Status Run() {
                     [&](int64_t index, int64_t epoch,
                         at::Tensor& image) -> absl::StatusOr<int64_t> {
                       std::mt19937_64 rng = MakeGenerator(0, epoch, index);
-                      ASSIGN_OR_RETURN(cv::Mat rgb, pipeline.Apply(cache.Get(index), rng));
-                      RETURN_IF_ERROR(ToTensorInto(rgb, kImageNetNormalization, image));
+                      RETURN_IF_ERROR(pipeline.ApplyInto(cache.Get(index), rng,
+                                                         kImageNetNormalization, image));
                       return cache.label(index);
                     });
 }

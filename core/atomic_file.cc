@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -104,16 +105,27 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return ErrnoToStatus(errno, "cannot open " + path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, "cannot open " + path);
+  // One read of the size fstat gives, then more if the file grew meanwhile.
+  struct stat info;
   std::string contents;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) contents.append(buffer, n);
-  bool failed = std::ferror(file) != 0;
-  int error = errno;
-  std::fclose(file);
-  if (failed) return ErrnoToStatus(error, "reading " + path);
+  if (::fstat(fd, &info) == 0 && info.st_size > 0) contents.resize(static_cast<size_t>(info.st_size));
+  size_t filled = 0;
+  while (true) {
+    if (filled == contents.size()) contents.resize(std::max<size_t>(2 * contents.size(), 1 << 16));
+    const ssize_t n = ::read(fd, contents.data() + filled, contents.size() - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return ErrnoToStatus(error, "reading " + path);
+    }
+    if (n == 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  contents.resize(filled);
   return contents;
 }
 

@@ -1,12 +1,13 @@
 #include "data/image_file.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <cctype>
 #include <cstdlib>
-#include <filesystem>
 #include <optional>
-#include <system_error>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -288,17 +289,16 @@ absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::stri
 }
 
 absl::StatusOr<std::string> ReadImageFileBytes(const std::string& path) {
-  std::error_code error;
-  const std::filesystem::file_status status = std::filesystem::status(path, error);
-  if (status.type() == std::filesystem::file_type::not_found) {
-    return absl::NotFoundError(path + ": no such file");
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return absl::NotFoundError(path + ": no such file");
+    return absl::InvalidArgumentError(path + ": cannot read (" + std::strerror(errno) + ")");
   }
-  if (status.type() == std::filesystem::file_type::directory) {
+  if (S_ISDIR(info.st_mode)) {
     return absl::InvalidArgumentError(path + ": is a folder, not an image file");
   }
-  const auto file_size = std::filesystem::file_size(path, error);
-  if (!error && static_cast<int64_t>(file_size) > kMaxImageFileBytes) {
-    return absl::InvalidArgumentError(path + ": file of " + std::to_string(file_size) +
+  if (static_cast<int64_t>(info.st_size) > kMaxImageFileBytes) {
+    return absl::InvalidArgumentError(path + ": file of " + std::to_string(info.st_size) +
                                       " bytes is too large for an image");
   }
   return ReadFile(path);

@@ -204,13 +204,12 @@ absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
                            int64_t index, int64_t epoch,
                            at::Tensor& image) -> absl::StatusOr<int64_t> {
     if (!cache->valid(index)) return absl::InvalidArgumentError(cache->error(index));
-    if (augment == nullptr || augment->empty()) {
+    if (augment == nullptr) {
       RETURN_IF_ERROR(ToTensorInto(cache->Get(index), normalization, image));
     } else {
       std::mt19937_64 rng = MakeGenerator(seed, static_cast<uint64_t>(epoch),
                                           static_cast<uint64_t>(index));
-      ASSIGN_OR_RETURN(cv::Mat augmented, augment->Apply(cache->Get(index), rng));
-      RETURN_IF_ERROR(ToTensorInto(augmented, normalization, image));
+      RETURN_IF_ERROR(augment->ApplyInto(cache->Get(index), rng, normalization, image));
     }
     return cache->label(index);
   };

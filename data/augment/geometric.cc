@@ -51,27 +51,47 @@ absl::Status RandomVerticalFlip(cv::Mat& image, double p, std::mt19937_64& rng) 
   return Bernoulli(rng, p) ? VerticalFlip(image) : absl::OkStatus();
 }
 
+AffineWarp RotationWarp(const cv::Size& size, double degrees, Border border, Sampling sampling) {
+  // The centre of the pixel grid, so that a quarter turn of a square maps pixels onto pixels.
+  const cv::Point2f centre((size.width - 1) / 2.0f, (size.height - 1) / 2.0f);
+  const cv::Mat matrix = cv::getRotationMatrix2D(centre, degrees, /*scale=*/1.0);
+  AffineWarp warp;
+  warp.forward = cv::Matx23d(matrix);
+  warp.sampling = sampling;
+  warp.border = border;
+  return warp;
+}
+
+absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp) {
+  RETURN_IF_ERROR(CheckRgb(image, "affine warp"));
+  return GuardCv("affine warp", [&] {
+    cv::Mat warped;
+    cv::warpAffine(image, warped, cv::Mat(warp.forward), image.size(),
+                   warp.sampling == Sampling::kNearest ? cv::INTER_NEAREST : cv::INTER_LINEAR,
+                   warp.border == Border::kReflect ? cv::BORDER_REFLECT_101 : cv::BORDER_CONSTANT,
+                   cv::Scalar(0, 0, 0));
+    image = warped;
+  });
+}
+
 absl::Status Rotate(cv::Mat& image, double degrees, Border border, Sampling sampling) {
   RETURN_IF_ERROR(CheckRgb(image, "rotation"));
   if (!std::isfinite(degrees)) return absl::InvalidArgumentError("rotation angle must be finite");
-  return GuardCv("rotation", [&] {
-    // The centre of the pixel grid, so that a quarter turn of a square maps pixels onto pixels.
-    const cv::Point2f centre((image.cols - 1) / 2.0f, (image.rows - 1) / 2.0f);
-    const cv::Mat matrix = cv::getRotationMatrix2D(centre, degrees, /*scale=*/1.0);
-    cv::Mat rotated;
-    cv::warpAffine(image, rotated, matrix, image.size(),
-                   sampling == Sampling::kNearest ? cv::INTER_NEAREST : cv::INTER_LINEAR,
-                   border == Border::kReflect ? cv::BORDER_REFLECT_101 : cv::BORDER_CONSTANT,
-                   cv::Scalar(0, 0, 0));
-    image = rotated;
-  });
+  return ApplyWarp(image, RotationWarp(image.size(), degrees, border, sampling));
+}
+
+absl::StatusOr<AffineWarp> DrawRandomRotation(const cv::Mat& image, double max_degrees,
+                                              Border border, Sampling sampling,
+                                              std::mt19937_64& rng) {
+  RETURN_IF_ERROR(augment::CheckInRange(max_degrees, 0, 180, "rotation max_degrees"));
+  RETURN_IF_ERROR(CheckRgb(image, "rotation"));
+  return RotationWarp(image.size(), Uniform(rng, -max_degrees, max_degrees), border, sampling);
 }
 
 absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
                             std::mt19937_64& rng, Sampling sampling) {
-  RETURN_IF_ERROR(augment::CheckInRange(max_degrees, 0, 180, "rotation max_degrees"));
-  RETURN_IF_ERROR(CheckRgb(image, "rotation"));
-  return Rotate(image, Uniform(rng, -max_degrees, max_degrees), border, sampling);
+  ASSIGN_OR_RETURN(AffineWarp warp, DrawRandomRotation(image, max_degrees, border, sampling, rng));
+  return ApplyWarp(image, warp);
 }
 
 absl::Status ValidateResizedCropOptions(const ResizedCropOptions& options) {

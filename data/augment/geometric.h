@@ -7,6 +7,7 @@
 #include <random>
 
 #include <opencv2/core/mat.hpp>
+#include <opencv2/core/matx.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +38,20 @@ enum class Sampling {
   kNearest,   // the nearest pixel: twice as fast, and torchvision RandomRotation's default
 };
 
+// An affine warp that keeps the image's size: output pixel `forward * (x, y, 1)` shows input
+// pixel (x, y), pixel centres on integer coordinates (cv::warpAffine's convention).
+struct AffineWarp {
+  cv::Matx23d forward;
+  Sampling sampling = Sampling::kBilinear;
+  Border border = Border::kConstant;
+};
+
+// The warp of Rotate for a `size` image.
+AffineWarp RotationWarp(const cv::Size& size, double degrees, Border border, Sampling sampling);
+
+// Applies `warp` to `image` in place (cv::warpAffine).
+absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp);
+
 // Rotates `image` by `degrees` (counter-clockwise, about its centre), keeping its size.
 // `degrees` must be finite.
 absl::Status Rotate(cv::Mat& image, double degrees, Border border,
@@ -46,6 +61,13 @@ absl::Status Rotate(cv::Mat& image, double degrees, Border border,
 // [0, 180] (torchvision's RandomRotation(max_degrees)).
 absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
                             std::mt19937_64& rng, Sampling sampling = Sampling::kBilinear);
+
+// The warp RandomRotation would apply to `image`, drawn from `rng` exactly as it draws: so
+// RandomRotation == DrawRandomRotation + ApplyWarp, and the warp can be fused with later work
+// (see WarpToTensorInto in data/augment/warp_to_tensor.h).
+absl::StatusOr<AffineWarp> DrawRandomRotation(const cv::Mat& image, double max_degrees,
+                                              Border border, Sampling sampling,
+                                              std::mt19937_64& rng);
 
 // torchvision's RandomResizedCrop: a box covering a random fraction of the area in [min_scale,
 // max_scale] with an aspect ratio (width / height) log-uniform in [min_ratio, max_ratio], resized

@@ -14,6 +14,7 @@
 #include "data/augment/geometric.h"
 #include "data/augment/noise.h"
 #include "data/augment/occlusion.h"
+#include "data/augment/warp_to_tensor.h"
 #include "data/decode.h"
 
 namespace fauna {
@@ -209,11 +210,11 @@ absl::Status AddStep(Pipeline& pipeline, const std::string& step) {
     const Border border = border_name == "reflect" ? Border::kReflect : Border::kConstant;
     const Sampling sampling =
         sampling_name == "nearest" ? Sampling::kNearest : Sampling::kBilinear;
-    pipeline.Add("rotate(degrees=" + Number(degrees) + ", border=" + border_name +
-                     ", sampling=" + sampling_name + ")",
-                 [degrees, border, sampling](cv::Mat& image, std::mt19937_64& rng) {
-                   return RandomRotation(image, degrees, border, rng, sampling);
-                 });
+    pipeline.AddWarp("rotate(degrees=" + Number(degrees) + ", border=" + border_name +
+                         ", sampling=" + sampling_name + ")",
+                     [degrees, border, sampling](const cv::Mat& image, std::mt19937_64& rng) {
+                       return DrawRandomRotation(image, degrees, border, sampling, rng);
+                     });
   } else if (name == "resized_crop") {
     ResizedCropOptions options;
     ASSIGN_OR_RETURN(int size, args.Int("size", 224));
@@ -319,7 +320,16 @@ absl::StatusOr<Pipeline> Pipeline::Parse(const std::string& spec) {
 }
 
 Pipeline& Pipeline::Add(std::string description, Transform transform) {
-  steps_.push_back({std::move(description), std::move(transform)});
+  steps_.push_back({std::move(description), std::move(transform), nullptr});
+  return *this;
+}
+
+Pipeline& Pipeline::AddWarp(std::string description, WarpDraw draw) {
+  Transform transform = [draw](cv::Mat& image, std::mt19937_64& rng) -> absl::Status {
+    ASSIGN_OR_RETURN(AffineWarp warp, draw(image, rng));
+    return ApplyWarp(image, warp);
+  };
+  steps_.push_back({std::move(description), std::move(transform), std::move(draw)});
   return *this;
 }
 
@@ -334,6 +344,26 @@ absl::StatusOr<cv::Mat> Pipeline::Apply(const cv::Mat& image, std::mt19937_64& r
   cv::Mat copy = image.clone();
   RETURN_IF_ERROR(ApplyInPlace(copy, rng));
   return copy;
+}
+
+absl::Status Pipeline::ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
+                                 const Normalization& normalization,
+                                 at::Tensor& destination) const {
+  const bool fuse_last = !steps_.empty() && steps_.back().warp;
+  const size_t before = fuse_last ? steps_.size() - 1 : steps_.size();
+  cv::Mat work = image;
+  if (before > 0) {
+    work = image.clone();
+    for (size_t i = 0; i < before; ++i) {
+      RETURN_IF_ERROR(
+          Annotate(steps_[i].transform(work, rng), "augmentation step " + steps_[i].description));
+    }
+  }
+  if (!fuse_last) return ToTensorInto(work, normalization, destination);
+  const std::string what = "augmentation step " + steps_.back().description;
+  absl::StatusOr<AffineWarp> warp = steps_.back().warp(work, rng);
+  if (!warp.ok()) return Annotate(warp.status(), what);
+  return Annotate(WarpToTensorInto(work, *warp, normalization, destination), what);
 }
 
 std::string Pipeline::spec() const {

@@ -3,6 +3,7 @@
 #include <random>
 #include <string>
 
+#include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
@@ -50,6 +51,64 @@ TEST(Pipeline, ParsesEveryStepIntoACanonicalSpec) {
   EXPECT_TRUE(Same(input, input_copy));
   EXPECT_EQ(a->type(), CV_8UC3);
   EXPECT_TRUE(a->size() == cv::Size(24, 18) || a->size() == cv::Size(18, 24)) << a->size();
+}
+
+// Apply, then ToTensor: the two-step path ApplyInto shortens.
+at::Tensor ApplyThenToTensor(const Pipeline& pipeline, const cv::Mat& image, std::mt19937_64& rng) {
+  absl::StatusOr<cv::Mat> applied = pipeline.Apply(image, rng);
+  EXPECT_TRUE(applied.ok()) << applied.status();
+  return *ToTensor(*applied, kImageNetNormalization);
+}
+
+TEST(Pipeline, ApplyIntoWithoutALastWarpIsApplyThenToTensor) {
+  absl::StatusOr<Pipeline> pipeline = Pipeline::Parse("rotate(degrees=20), hflip, noise(sigma=9)");
+  ASSERT_TRUE(pipeline.ok());
+  const cv::Mat input = Noise(30, 20);
+  for (uint64_t index = 0; index < 4; ++index) {
+    std::mt19937_64 rng_a = MakeGenerator(2, 0, index);
+    std::mt19937_64 rng_b = MakeGenerator(2, 0, index);
+    at::Tensor into = at::empty({3, 20, 30});
+    ASSERT_TRUE(pipeline->ApplyInto(input, rng_a, kImageNetNormalization, into).ok());
+    EXPECT_TRUE(at::equal(into, ApplyThenToTensor(*pipeline, input, rng_b)));
+    EXPECT_EQ(rng_a(), rng_b());  // The same draws.
+  }
+}
+
+TEST(Pipeline, ApplyIntoFusesALastRotationWithTheSameDraws) {
+  const cv::Mat input = Noise(30, 20);
+  const cv::Mat input_copy = input.clone();
+  for (const char* spec : {"hflip, rotate(degrees=30, sampling=nearest)",
+                           "vflip, rotate(degrees=30, border=reflect)", "rotate"}) {
+    SCOPED_TRACE(spec);
+    absl::StatusOr<Pipeline> pipeline = Pipeline::Parse(spec);
+    ASSERT_TRUE(pipeline.ok());
+    for (uint64_t index = 0; index < 4; ++index) {
+      std::mt19937_64 rng_a = MakeGenerator(2, 0, index);
+      std::mt19937_64 rng_b = MakeGenerator(2, 0, index);
+      at::Tensor into = at::empty({3, 20, 30});
+      ASSERT_TRUE(pipeline->ApplyInto(input, rng_a, kImageNetNormalization, into).ok());
+      const at::Tensor two_step = ApplyThenToTensor(*pipeline, input, rng_b);
+      // Same angle and flips: nearly every pixel agrees (the rest differ by rounding).
+      const at::Tensor close = (into - two_step).abs() < 0.05;
+      EXPECT_GT(close.to(at::kFloat).mean().item<float>(), 0.9f);
+      EXPECT_EQ(rng_a(), rng_b());
+    }
+  }
+  EXPECT_TRUE(Same(input, input_copy));
+}
+
+TEST(Pipeline, ApplyIntoErrorsNameTheStepOrTheDestination) {
+  absl::StatusOr<Pipeline> pipeline = Pipeline::Parse("hflip, rotate");
+  ASSERT_TRUE(pipeline.ok());
+  std::mt19937_64 rng = MakeGenerator(0, 0, 0);
+  at::Tensor wrong = at::empty({3, 5, 5});
+  absl::Status status = pipeline->ApplyInto(Noise(6, 4), rng, kImageNetNormalization, wrong);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("augmentation step rotate"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("[3, 4, 6]"));
+  cv::Mat gray(4, 6, CV_8UC1, cv::Scalar(0));
+  at::Tensor place = at::empty({3, 4, 6});
+  status = pipeline->ApplyInto(gray, rng, kImageNetNormalization, place);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("augmentation step hflip"));
 }
 
 TEST(Pipeline, IsTheCompositionOfItsSteps) {

@@ -21,11 +21,12 @@ struct LevelTable {
 };
 
 LevelTable MakeLevelTable(const Normalization& normalization) {
+  const LevelTransform transform = LevelTransformOf(normalization);
   LevelTable table;
   for (int c = 0; c < 3; ++c) {
-    const float scale = 1.0f / (255.0f * normalization.std[c]);
-    const float bias = -normalization.mean[c] / normalization.std[c];
-    for (int level = 0; level < 256; ++level) table.value[c][level] = level * scale + bias;
+    for (int level = 0; level < 256; ++level) {
+      table.value[c][level] = level * transform.scale[c] + transform.bias[c];
+    }
   }
   return table;
 }
@@ -47,6 +48,15 @@ void Fill(const cv::Mat& rgb, const LevelTable& table, float* out) {
 }
 
 }  // namespace
+
+LevelTransform LevelTransformOf(const Normalization& normalization) {
+  LevelTransform transform;
+  for (int c = 0; c < 3; ++c) {
+    transform.scale[c] = 1.0f / (255.0f * normalization.std[c]);
+    transform.bias[c] = -normalization.mean[c] / normalization.std[c];
+  }
+  return transform;
+}
 
 absl::Status ValidateNormalization(const Normalization& normalization) {
   for (int c = 0; c < 3; ++c) {
@@ -73,21 +83,26 @@ absl::StatusOr<at::Tensor> ToTensor(const cv::Mat& rgb, const Normalization& nor
   });
 }
 
+absl::Status CheckTensorDestination(const cv::Mat& rgb, const at::Tensor& destination) {
+  if (destination.defined() && destination.scalar_type() == at::kFloat &&
+      destination.device().is_cpu() && destination.is_contiguous() && destination.dim() == 3 &&
+      destination.size(0) == 3 && destination.size(1) == rgb.rows &&
+      destination.size(2) == rgb.cols) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      "to tensor: a " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
+      " image needs a contiguous float32 CPU tensor of shape [3, " + std::to_string(rgb.rows) +
+      ", " + std::to_string(rgb.cols) + "] to go into, got " +
+      (destination.defined() ? destination.toString() + " " + c10::str(destination.sizes())
+                             : std::string("an undefined tensor")));
+}
+
 absl::Status ToTensorInto(const cv::Mat& rgb, const Normalization& normalization,
                           at::Tensor& destination) {
   RETURN_IF_ERROR(ValidateNormalization(normalization));
   RETURN_IF_ERROR(augment::CheckRgb(rgb, "to tensor"));
-  if (!destination.defined() || destination.scalar_type() != at::kFloat ||
-      !destination.device().is_cpu() || !destination.is_contiguous() || destination.dim() != 3 ||
-      destination.size(0) != 3 || destination.size(1) != rgb.rows ||
-      destination.size(2) != rgb.cols) {
-    return absl::InvalidArgumentError(
-        "to tensor: a " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
-        " image needs a contiguous float32 CPU tensor of shape [3, " + std::to_string(rgb.rows) +
-        ", " + std::to_string(rgb.cols) + "] to go into, got " +
-        (destination.defined() ? destination.toString() + " " + c10::str(destination.sizes())
-                               : std::string("an undefined tensor")));
-  }
+  RETURN_IF_ERROR(CheckTensorDestination(rgb, destination));
   return GuardTorch("to tensor", [&] {
     Fill(rgb, MakeLevelTable(normalization), destination.data_ptr<float>());
   });

@@ -30,6 +30,17 @@ inline constexpr Normalization kUnitNormalization = {{0.0f, 0.0f, 0.0f}, {1.0f, 
 // OK when every mean is finite and every std finite and above 0.
 absl::Status ValidateNormalization(const Normalization& normalization);
 
+// What a normalisation does to an 8-bit level x of channel c: x * scale[c] + bias[c].
+struct LevelTransform {
+  float scale[3];
+  float bias[3];
+};
+LevelTransform LevelTransformOf(const Normalization& normalization);
+
+// OK when `destination` is a contiguous float32 CPU tensor of shape [3, rgb.rows, rgb.cols];
+// otherwise an invalid-argument error saying what is needed.
+absl::Status CheckTensorDestination(const cv::Mat& rgb, const at::Tensor& destination);
+
 // A CV_8UC3 RGB image as a float32 [3, H, W] tensor, normalised.
 //
 // Example:

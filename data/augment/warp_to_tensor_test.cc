@@ -1,0 +1,118 @@
+#include "data/augment/warp_to_tensor.h"
+#include "data/augment/test_images.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace fauna {
+namespace {
+
+using ::fauna::augment_test::Noise;
+using ::testing::HasSubstr;
+
+// Smooth content, where one resampling and another agree to within a level or so.
+cv::Mat Smooth(int width, int height) {
+  cv::Mat image = Noise(width, height);
+  cv::GaussianBlur(image, image, cv::Size(0, 0), 2.0);
+  return image;
+}
+
+// What the two-step path gives: cv::warpAffine, then ToTensor.
+at::Tensor TwoStep(const cv::Mat& rgb, const AffineWarp& warp) {
+  cv::Mat warped = rgb.clone();
+  EXPECT_TRUE(ApplyWarp(warped, warp).ok());
+  return *ToTensor(warped, kImageNetNormalization);
+}
+
+at::Tensor Fused(const cv::Mat& rgb, const AffineWarp& warp) {
+  at::Tensor out = at::empty({3, rgb.rows, rgb.cols});
+  absl::Status status = WarpToTensorInto(rgb, warp, kImageNetNormalization, out);
+  EXPECT_TRUE(status.ok()) << status;
+  return out;
+}
+
+// Differences in 8-bit levels (ImageNet std is about 0.225, so a level is about 0.017).
+at::Tensor LevelDifference(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor std = at::tensor(kImageNetNormalization.std).view({3, 1, 1});
+  return ((a - b) * std * 255).abs();
+}
+
+TEST(WarpToTensorInto, IdentityAndQuarterTurnsAreExact) {
+  const cv::Mat square = Noise(9, 9);
+  for (Sampling sampling : {Sampling::kNearest, Sampling::kBilinear}) {
+    AffineWarp identity = RotationWarp(square.size(), 0.0, Border::kConstant, sampling);
+    EXPECT_TRUE(at::equal(Fused(square, identity), *ToTensor(square, kImageNetNormalization)));
+    AffineWarp quarter = RotationWarp(square.size(), 90.0, Border::kConstant, sampling);
+    cv::Mat turned;
+    cv::rotate(square, turned, cv::ROTATE_90_COUNTERCLOCKWISE);
+    EXPECT_TRUE(at::equal(Fused(square, quarter), *ToTensor(turned, kImageNetNormalization)));
+  }
+}
+
+TEST(WarpToTensorInto, BilinearMatchesWarpAffineToALevel) {
+  const cv::Mat image = Smooth(40, 32);
+  for (Border border : {Border::kConstant, Border::kReflect}) {
+    const AffineWarp warp = RotationWarp(image.size(), 17.0, border, Sampling::kBilinear);
+    const at::Tensor difference = LevelDifference(Fused(image, warp), TwoStep(image, warp));
+    // Inside, only the weights' rounding differs (OpenCV keeps 5 fractional bits).
+    EXPECT_LT(difference.slice(1, 6, 26).slice(2, 6, 34).max().item<float>(), 1.5f);
+    EXPECT_LT(difference.mean().item<float>(), 0.5f);
+  }
+}
+
+TEST(WarpToTensorInto, NearestPicksTheSamePixelsAsWarpAffineBarTies) {
+  const cv::Mat image = Noise(40, 32);
+  for (Border border : {Border::kConstant, Border::kReflect}) {
+    const AffineWarp warp = RotationWarp(image.size(), -11.0, border, Sampling::kNearest);
+    const at::Tensor same = LevelDifference(Fused(image, warp), TwoStep(image, warp)) < 0.01;
+    EXPECT_GT(same.to(at::kFloat).mean().item<float>(), 0.97f);
+  }
+}
+
+TEST(WarpToTensorInto, BordersFillTheCorners) {
+  const cv::Mat white(20, 20, CV_8UC3, cv::Scalar::all(255));
+  const at::Tensor white_tensor = *ToTensor(white, kImageNetNormalization);
+  const at::Tensor black_tensor =
+      *ToTensor(cv::Mat(20, 20, CV_8UC3, cv::Scalar::all(0)), kImageNetNormalization);
+  for (Sampling sampling : {Sampling::kNearest, Sampling::kBilinear}) {
+    const at::Tensor constant =
+        Fused(white, RotationWarp(white.size(), 45.0, Border::kConstant, sampling));
+    EXPECT_TRUE(at::allclose(constant.select(1, 0).select(1, 0), black_tensor.select(1, 0).select(1, 0)));
+    EXPECT_TRUE(at::allclose(constant.select(1, 10).select(1, 10), white_tensor.select(1, 10).select(1, 10)));
+    const at::Tensor reflect =
+        Fused(white, RotationWarp(white.size(), 45.0, Border::kReflect, sampling));
+    EXPECT_TRUE(at::allclose(reflect, white_tensor));
+  }
+}
+
+TEST(WarpToTensorInto, BadInputsAreErrors) {
+  const cv::Mat rgb = Noise(6, 4);
+  const AffineWarp warp = RotationWarp(rgb.size(), 10.0, Border::kConstant, Sampling::kNearest);
+  at::Tensor good = at::empty({3, 4, 6});
+  at::Tensor wrong = at::empty({3, 6, 4});
+  EXPECT_THAT(std::string(WarpToTensorInto(rgb, warp, kImageNetNormalization, wrong).message()),
+              HasSubstr("[3, 4, 6]"));
+  AffineWarp flat = warp;
+  flat.forward = cv::Matx23d(1, 0, 0, 2, 0, 0);  // Squashes everything onto a line.
+  EXPECT_THAT(std::string(WarpToTensorInto(rgb, flat, kImageNetNormalization, good).message()),
+              HasSubstr("not invertible"));
+  AffineWarp nan = warp;
+  nan.forward(0, 2) = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THAT(std::string(WarpToTensorInto(rgb, nan, kImageNetNormalization, good).message()),
+              HasSubstr("not finite"));
+  cv::Mat gray(4, 6, CV_8UC1, cv::Scalar(0));
+  EXPECT_FALSE(WarpToTensorInto(gray, warp, kImageNetNormalization, good).ok());
+  Normalization zero_std = kImageNetNormalization;
+  zero_std.std[1] = 0;
+  EXPECT_FALSE(WarpToTensorInto(rgb, warp, zero_std, good).ok());
+}
+
+}  // namespace
+}  // namespace fauna
