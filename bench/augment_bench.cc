@@ -1,5 +1,6 @@
 // Micro-benchmarks of the data path: decoding a 512 px JPEG (AFHQ's size) to 224 px with and
-// without libjpeg's reduced decoding, each augmentation on a 224 px image, and ToTensor/ToBatch.
+// without libjpeg's reduced decoding, each augmentation on a 224 px image, ToTensor/ToBatch, and
+// a rotation with the conversion into a batch place, in two steps or fused.
 //
 //   bazel run -c opt //bench:augment_bench
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -16,6 +18,7 @@
 #include "data/augment/noise.h"
 #include "data/augment/occlusion.h"
 #include "data/augment/to_tensor.h"
+#include "data/augment/warp_to_tensor.h"
 #include "data/decode.h"
 
 namespace fauna {
@@ -137,6 +140,38 @@ void BM_ToTensor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ToTensor);
+
+// A 15 degree rotation and the conversion into a batch place: cv::warpAffine then ToTensorInto
+// (arg 0), or both in one pass with WarpToTensorInto (arg 1); nearest or bilinear sampling.
+void RotateIntoTensor(benchmark::State& state, Sampling sampling) {
+  const cv::Mat image = Image224();
+  const AffineWarp warp = RotationWarp(image.size(), 15.0, Border::kConstant, sampling);
+  at::Tensor place = at::empty({3, 224, 224});
+  const bool fused = state.range(0) == 1;
+  for (auto _ : state) {
+    absl::Status status;
+    if (fused) {
+      status = WarpToTensorInto(image, warp, kImageNetNormalization, place);
+    } else {
+      cv::Mat warped = image.clone();
+      status = ApplyWarp(warped, warp);
+      if (status.ok()) status = ToTensorInto(warped, kImageNetNormalization, place);
+    }
+    if (!status.ok()) state.SkipWithError("rotation failed");
+    benchmark::DoNotOptimize(place.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RotateIntoTensorNearest(benchmark::State& state) {
+  RotateIntoTensor(state, Sampling::kNearest);
+}
+BENCHMARK(BM_RotateIntoTensorNearest)->ArgName("fused")->Arg(0)->Arg(1);
+
+void BM_RotateIntoTensorBilinear(benchmark::State& state) {
+  RotateIntoTensor(state, Sampling::kBilinear);
+}
+BENCHMARK(BM_RotateIntoTensorBilinear)->ArgName("fused")->Arg(0)->Arg(1);
 
 void BM_ToBatch(benchmark::State& state) {
   const std::vector<cv::Mat> images(static_cast<size_t>(state.range(0)), Image224());

@@ -74,9 +74,9 @@ class Pipeline {
   absl::StatusOr<cv::Mat> Apply(const cv::Mat& image, std::mt19937_64& rng) const;
 
   // Apply, then ToTensorInto(`destination`), for a loader's ExampleWriter. A last warp step (the
-  // rotation of "hflip, rotate(degrees=15)") is fused into the conversion (WarpToTensorInto):
-  // the same draws, and the same image up to the warp's rounding, in half the time. No copy of
-  // `image` is made when the warp is the only step.
+  // rotation of "hflip, rotate(degrees=15)") is handed to WarpToTensorInto, which fuses a
+  // nearest-sampled warp with the conversion: the same draws, and the same image up to the warp's
+  // rounding, in half the time. No copy of `image` is made when the warp is the only step.
   absl::Status ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
                          const Normalization& normalization, at::Tensor& destination) const;
 
