@@ -2,15 +2,22 @@
 # The loader benchmark: fauna's loader beside torchvision's ImageFolder + DataLoader on the same
 # JPEGs (512x512, quality 95, resized to 224, flipped, rotated, normalised), same worker count.
 #
-#   bench/loader_vs_torchvision.sh [COUNT] [WORKERS]     (defaults: 1024 images, 2 workers)
+#   bench/loader_vs_torchvision.sh [COUNT] [WORKERS] [NOISE]
+#
+# Defaults: 1024 images, 2 workers, noise 12 (bench/make_jpegs.py: +-12 levels a pixel, 137 KB a
+# JPEG). JPEG decoding, which both sides pay, grows with the file size, so smoother images (a lower
+# NOISE) favour the side that does the rest faster.
 #
 # Prints both sides' JSON lines, then a table of median images/s and ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1024}
 workers=${2:-2}
+noise=${3:-12}
 data=${TMPDIR:-/tmp}/fauna_bench_jpegs_$count
-[ -d "$data" ] || /usr/bin/python3 bench/make_jpegs.py "$data" --count "$count" --size 512 --quality 95
+[ "$noise" = 12 ] || data=${data}_noise$noise
+[ -d "$data" ] || /usr/bin/python3 bench/make_jpegs.py "$data" --count "$count" --size 512 \
+  --quality 95 --noise "$noise"
 
 bazel build //bench:loader_bench >/dev/null 2>&1 || bazel build //bench:loader_bench
 log=$(mktemp)

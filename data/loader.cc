@@ -169,8 +169,7 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
   for (int64_t index : indices) {
     absl::Status fatal;
     absl::StatusOr<int64_t> label =
-        PutItem(index, epoch, static_cast<int64_t>(kept.size()),
-                static_cast<int64_t>(indices.size()), images, fatal);
+        PutItem(index, epoch, static_cast<int64_t>(kept.size()), images, fatal);
     if (!fatal.ok()) {
       slot.status = fatal;
       return;
@@ -198,15 +197,34 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
   slot.batch = std::move(*batch);
 }
 
+at::Tensor Loader::BatchBuffer(const std::vector<int64_t>& shape,
+                               const at::TensorOptions& options) {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  for (const at::Tensor& buffer : pool_) {
+    // Free when the pool holds the only reference to it and to its memory: no worker, batch, view
+    // or autograd record is left. Only a holder can make new references, so none appear after.
+    if (buffer.use_count() == 1 && buffer.storage().use_count() == 1 &&
+        buffer.sizes() == at::IntArrayRef(shape) &&
+        buffer.options().dtype() == options.dtype() && buffer.device() == options.device()) {
+      return buffer;
+    }
+  }
+  at::Tensor buffer = at::empty(shape, options);
+  if (static_cast<int>(pool_.size()) < options_.prefetch_batches + options_.workers + 4) {
+    pool_.push_back(buffer);
+  }
+  return buffer;
+}
+
 absl::StatusOr<int64_t> Loader::PutItem(int64_t index, int64_t epoch, int64_t position,
-                                        int64_t batch_items, at::Tensor& images,
+                                        at::Tensor& images,
                                         absl::Status& fatal) {
   const std::string item = "item " + std::to_string(index);
   if (write_example_) {
     if (!images.defined()) {
-      std::vector<int64_t> shape = {batch_items};
+      std::vector<int64_t> shape = {options_.batch_size};
       shape.insert(shape.end(), image_shape_.begin(), image_shape_.end());
-      fatal = GuardTorch("making a batch", [&] { images = at::empty(shape, at::kFloat); });
+      fatal = GuardTorch("making a batch", [&] { images = BatchBuffer(shape, at::kFloat); });
       if (!fatal.ok()) return fatal;
     }
     return GuardTorch(item, [&]() -> absl::StatusOr<int64_t> {
@@ -224,9 +242,9 @@ absl::StatusOr<int64_t> Loader::PutItem(int64_t index, int64_t epoch, int64_t po
   }
   fatal = GuardTorch("batching " + item, [&] {
     if (!images.defined()) {
-      std::vector<int64_t> shape = {batch_items};
+      std::vector<int64_t> shape = {options_.batch_size};
       shape.insert(shape.end(), example->image.sizes().begin(), example->image.sizes().end());
-      images = at::empty(shape, example->image.options());
+      images = BatchBuffer(shape, example->image.options());
     }
     images.select(0, position).copy_(example->image);
   });

@@ -1,6 +1,7 @@
 #include "data/loader.h"
 
 #include <atomic>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -247,6 +248,35 @@ TEST(Loader, WriterFailuresAreSkippedOrStrictErrors) {
   }, strict);
   ASSERT_TRUE(throwing.StartEpoch(0).ok());
   EXPECT_FALSE(throwing.Next().ok());
+}
+
+TEST(Loader, ReusesReleasedBatchBuffersButNeverOneStillHeld) {
+  for (bool writer : {false, true}) {
+    auto made = writer ? std::make_unique<Loader>(64, std::vector<int64_t>{2, 2}, WriteItem, Options(2))
+                       : std::make_unique<Loader>(64, MakeItem, Options(2));
+    Loader& loader = *made;
+    ASSERT_TRUE(loader.StartEpoch(0).ok());
+    absl::StatusOr<std::optional<Batch>> first = loader.Next();
+    ASSERT_TRUE(first.ok() && first->has_value());
+    const Batch held = **first;
+    const at::Tensor held_copy = held.images.clone();
+    std::set<const void*> buffers;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      if (epoch > 0) {
+        ASSERT_TRUE(loader.StartEpoch(epoch).ok());
+      }
+      while (true) {
+        absl::StatusOr<std::optional<Batch>> batch = loader.Next();
+        ASSERT_TRUE(batch.ok());
+        if (!*batch) break;
+        EXPECT_NE((*batch)->images.data_ptr(), held.images.data_ptr());
+        buffers.insert((*batch)->images.data_ptr());
+      }
+    }
+    // 24 batches went through a handful of buffers, and the held batch kept its images.
+    EXPECT_LE(buffers.size(), 10u);
+    EXPECT_TRUE(at::equal(held.images, held_copy));
+  }
 }
 
 TEST(ExampleFnFromWriter, MakesTheWritersItem) {

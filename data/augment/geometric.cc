@@ -39,6 +39,17 @@ absl::Status VerticalFlip(cv::Mat& image) {
   return GuardCv("vertical flip", [&] { cv::flip(image, image, /*flipCode=*/0); });
 }
 
+absl::StatusOr<AffineWarp> DrawRandomFlip(const cv::Mat& image, double p, bool horizontal,
+                                          std::mt19937_64& rng) {
+  const char* what = horizontal ? "horizontal flip" : "vertical flip";
+  RETURN_IF_ERROR(CheckProbability(p, what));
+  RETURN_IF_ERROR(CheckRgb(image, what));
+  if (Bernoulli(rng, p)) return FlipWarp(image.size(), horizontal);
+  AffineWarp identity;
+  identity.exact = true;
+  return identity;
+}
+
 absl::Status RandomHorizontalFlip(cv::Mat& image, double p, std::mt19937_64& rng) {
   RETURN_IF_ERROR(CheckProbability(p, "horizontal flip"));
   RETURN_IF_ERROR(CheckRgb(image, "horizontal flip"));
@@ -60,6 +71,31 @@ AffineWarp RotationWarp(const cv::Size& size, double degrees, Border border, Sam
   warp.sampling = sampling;
   warp.border = border;
   return warp;
+}
+
+AffineWarp FlipWarp(const cv::Size& size, bool horizontal) {
+  AffineWarp warp;
+  warp.forward = horizontal ? cv::Matx23d(-1, 0, size.width - 1, 0, 1, 0)
+                            : cv::Matx23d(1, 0, 0, 0, -1, size.height - 1);
+  warp.exact = true;
+  return warp;
+}
+
+absl::StatusOr<AffineWarp> Compose(const AffineWarp& first, const AffineWarp& then) {
+  if (!first.exact && !then.exact) {
+    return absl::InvalidArgumentError(
+        "cannot compose two resampling warps into one (each has its own border)");
+  }
+  const cv::Matx33d a(first.forward(0, 0), first.forward(0, 1), first.forward(0, 2),
+                      first.forward(1, 0), first.forward(1, 1), first.forward(1, 2), 0, 0, 1);
+  const cv::Matx33d b(then.forward(0, 0), then.forward(0, 1), then.forward(0, 2),
+                      then.forward(1, 0), then.forward(1, 1), then.forward(1, 2), 0, 0, 1);
+  const cv::Matx33d product = b * a;
+  AffineWarp composed = first.exact ? then : first;
+  composed.forward = cv::Matx23d(product(0, 0), product(0, 1), product(0, 2), product(1, 0),
+                                 product(1, 1), product(1, 2));
+  composed.exact = first.exact && then.exact;
+  return composed;
 }
 
 absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp) {

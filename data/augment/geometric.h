@@ -41,13 +41,23 @@ enum class Sampling {
 // An affine warp that keeps the image's size: output pixel `forward * (x, y, 1)` shows input
 // pixel (x, y), pixel centres on integer coordinates (cv::warpAffine's convention).
 struct AffineWarp {
-  cv::Matx23d forward;
+  cv::Matx23d forward = cv::Matx23d(1, 0, 0, 0, 1, 0);
   Sampling sampling = Sampling::kBilinear;
   Border border = Border::kConstant;
+  // Maps the pixel grid onto itself (the identity, a flip): no resampling and no border, so it
+  // composes with any warp without changing that warp's result.
+  bool exact = false;
 };
 
 // The warp of Rotate for a `size` image.
 AffineWarp RotationWarp(const cv::Size& size, double degrees, Border border, Sampling sampling);
+
+// The exact warp of HorizontalFlip or VerticalFlip for a `size` image.
+AffineWarp FlipWarp(const cv::Size& size, bool horizontal);
+
+// `first`, then `then`: one warp. Its sampling and border are those of the warp that is not exact
+// (at most one may be not exact: two resamplings with a border each do not compose).
+absl::StatusOr<AffineWarp> Compose(const AffineWarp& first, const AffineWarp& then);
 
 // Applies `warp` to `image` in place (cv::warpAffine).
 absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp);
@@ -61,6 +71,11 @@ absl::Status Rotate(cv::Mat& image, double degrees, Border border,
 // [0, 180] (torchvision's RandomRotation(max_degrees)).
 absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
                             std::mt19937_64& rng, Sampling sampling = Sampling::kBilinear);
+
+// The warp RandomHorizontalFlip (`horizontal`) or RandomVerticalFlip would apply to `image`: the
+// flip or the identity, from the same single draw.
+absl::StatusOr<AffineWarp> DrawRandomFlip(const cv::Mat& image, double p, bool horizontal,
+                                          std::mt19937_64& rng);
 
 // The warp RandomRotation would apply to `image`, drawn from `rng` exactly as it draws: so
 // RandomRotation == DrawRandomRotation + ApplyWarp, and the warp can be fused with later work

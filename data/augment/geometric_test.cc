@@ -114,6 +114,59 @@ TEST(Rotate, NearestSamplingOnlyCopiesPixels) {
   EXPECT_GT(values(bilinear).size(), 3u);
 }
 
+TEST(FlipWarp, IsTheFlip) {
+  const cv::Mat original = Noise(7, 5);
+  for (bool horizontal : {true, false}) {
+    cv::Mat warped = original.clone();
+    cv::Mat flipped = original.clone();
+    ASSERT_TRUE(ApplyWarp(warped, FlipWarp(original.size(), horizontal)).ok());
+    ASSERT_TRUE((horizontal ? HorizontalFlip(flipped) : VerticalFlip(flipped)).ok());
+    EXPECT_TRUE(Same(warped, flipped));
+  }
+}
+
+TEST(DrawRandomFlip, DrawsAsTheRandomFlipDoes) {
+  const cv::Mat original = Noise(7, 5);
+  for (uint64_t index = 0; index < 16; ++index) {
+    std::mt19937_64 rng_a = MakeGenerator(1, 0, index);
+    std::mt19937_64 rng_b = MakeGenerator(1, 0, index);
+    absl::StatusOr<AffineWarp> warp = DrawRandomFlip(original, 0.5, /*horizontal=*/true, rng_a);
+    ASSERT_TRUE(warp.ok());
+    EXPECT_TRUE(warp->exact);
+    cv::Mat warped = original.clone();
+    cv::Mat flipped = original.clone();
+    ASSERT_TRUE(ApplyWarp(warped, *warp).ok());
+    ASSERT_TRUE(RandomHorizontalFlip(flipped, 0.5, rng_b).ok());
+    EXPECT_TRUE(Same(warped, flipped));
+    EXPECT_EQ(rng_a(), rng_b());
+  }
+  std::mt19937_64 rng(0);
+  EXPECT_FALSE(DrawRandomFlip(original, 1.5, true, rng).ok());
+}
+
+TEST(Compose, FlipThenRotationIsOneWarp) {
+  const cv::Mat original = Noise(9, 9);
+  const AffineWarp flip = FlipWarp(original.size(), /*horizontal=*/true);
+  const AffineWarp quarter =
+      RotationWarp(original.size(), 90.0, Border::kConstant, Sampling::kNearest);
+  absl::StatusOr<AffineWarp> both = Compose(flip, quarter);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_FALSE(both->exact);
+  EXPECT_EQ(both->sampling, Sampling::kNearest);
+  cv::Mat composed = original.clone();
+  ASSERT_TRUE(ApplyWarp(composed, *both).ok());
+  cv::Mat stepwise = original.clone();
+  ASSERT_TRUE(HorizontalFlip(stepwise).ok());
+  ASSERT_TRUE(Rotate(stepwise, 90.0, Border::kConstant, Sampling::kNearest).ok());
+  EXPECT_TRUE(Same(composed, stepwise));
+  absl::StatusOr<AffineWarp> flips = Compose(flip, FlipWarp(original.size(), true));
+  ASSERT_TRUE(flips.ok());
+  EXPECT_TRUE(flips->exact);
+  EXPECT_EQ(flips->forward, cv::Matx23d(1, 0, 0, 0, 1, 0));  // Two flips undo each other.
+  EXPECT_THAT(std::string(Compose(quarter, quarter).status().message()),
+              HasSubstr("cannot compose two resampling warps"));
+}
+
 TEST(Rotate, BorderFillsTheCorners) {
   cv::Mat white(20, 20, CV_8UC3, cv::Scalar(255, 255, 255));
   cv::Mat constant = white.clone();

@@ -190,11 +190,16 @@ absl::Status AddStep(Pipeline& pipeline, const std::string& step) {
     RETURN_IF_ERROR(args.CheckAllUsed("p"));
     RETURN_IF_ERROR(InStep(augment::CheckProbability(p, name), step));
     const bool horizontal = name == "hflip";
-    pipeline.Add(name + "(p=" + Number(p) + ")",
-                 [p, horizontal](cv::Mat& image, std::mt19937_64& rng) {
-                   return horizontal ? RandomHorizontalFlip(image, p, rng)
-                                     : RandomVerticalFlip(image, p, rng);
-                 });
+    pipeline.AddWarp(
+        name + "(p=" + Number(p) + ")",
+        [p, horizontal](const cv::Mat& image, std::mt19937_64& rng) {
+          return DrawRandomFlip(image, p, horizontal, rng);
+        },
+        /*exact=*/true,
+        [p, horizontal](cv::Mat& image, std::mt19937_64& rng) {
+          return horizontal ? RandomHorizontalFlip(image, p, rng)
+                            : RandomVerticalFlip(image, p, rng);
+        });
   } else if (name == "rotate") {
     ASSIGN_OR_RETURN(double degrees, args.Double("degrees", 15));
     ASSIGN_OR_RETURN(std::string border_name, args.Word("border", "constant"));
@@ -320,16 +325,19 @@ absl::StatusOr<Pipeline> Pipeline::Parse(const std::string& spec) {
 }
 
 Pipeline& Pipeline::Add(std::string description, Transform transform) {
-  steps_.push_back({std::move(description), std::move(transform), nullptr});
+  steps_.push_back({std::move(description), std::move(transform), nullptr, false});
   return *this;
 }
 
-Pipeline& Pipeline::AddWarp(std::string description, WarpDraw draw) {
-  Transform transform = [draw](cv::Mat& image, std::mt19937_64& rng) -> absl::Status {
-    ASSIGN_OR_RETURN(AffineWarp warp, draw(image, rng));
-    return ApplyWarp(image, warp);
-  };
-  steps_.push_back({std::move(description), std::move(transform), std::move(draw)});
+Pipeline& Pipeline::AddWarp(std::string description, WarpDraw draw, bool exact,
+                            Transform transform) {
+  if (!transform) {
+    transform = [draw](cv::Mat& image, std::mt19937_64& rng) -> absl::Status {
+      ASSIGN_OR_RETURN(AffineWarp warp, draw(image, rng));
+      return ApplyWarp(image, warp);
+    };
+  }
+  steps_.push_back({std::move(description), std::move(transform), std::move(draw), exact});
   return *this;
 }
 
@@ -349,21 +357,36 @@ absl::StatusOr<cv::Mat> Pipeline::Apply(const cv::Mat& image, std::mt19937_64& r
 absl::Status Pipeline::ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
                                  const Normalization& normalization,
                                  at::Tensor& destination) const {
-  const bool fuse_last = !steps_.empty() && steps_.back().warp;
-  const size_t before = fuse_last ? steps_.size() - 1 : steps_.size();
+  // The fused part: the longest run of warp steps ending the pipeline with one resampling at most.
+  size_t fused_from = steps_.size();
+  bool resamples = false;
+  while (fused_from > 0 && steps_[fused_from - 1].warp) {
+    if (!steps_[fused_from - 1].exact) {
+      if (resamples) break;
+      resamples = true;
+    }
+    --fused_from;
+  }
   cv::Mat work = image;
-  if (before > 0) {
+  if (fused_from > 0) {
     work = image.clone();
-    for (size_t i = 0; i < before; ++i) {
+    for (size_t i = 0; i < fused_from; ++i) {
       RETURN_IF_ERROR(
           Annotate(steps_[i].transform(work, rng), "augmentation step " + steps_[i].description));
     }
   }
-  if (!fuse_last) return ToTensorInto(work, normalization, destination);
-  const std::string what = "augmentation step " + steps_.back().description;
-  absl::StatusOr<AffineWarp> warp = steps_.back().warp(work, rng);
-  if (!warp.ok()) return Annotate(warp.status(), what);
-  return Annotate(WarpToTensorInto(work, *warp, normalization, destination), what);
+  if (fused_from == steps_.size()) return ToTensorInto(work, normalization, destination);
+  AffineWarp warp;
+  warp.exact = true;
+  std::string fused;
+  for (size_t i = fused_from; i < steps_.size(); ++i) {
+    fused += (fused.empty() ? "" : ", ") + steps_[i].description;
+    absl::StatusOr<AffineWarp> drawn = steps_[i].warp(work, rng);
+    if (!drawn.ok()) return Annotate(drawn.status(), "augmentation step " + steps_[i].description);
+    ASSIGN_OR_RETURN(warp, Compose(warp, *drawn));
+  }
+  return Annotate(WarpToTensorInto(work, warp, normalization, destination),
+                  "augmentation steps " + fused);
 }
 
 std::string Pipeline::spec() const {

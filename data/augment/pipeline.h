@@ -62,8 +62,11 @@ class Pipeline {
   using WarpDraw =
       std::function<absl::StatusOr<AffineWarp>(const cv::Mat& image, std::mt19937_64& rng)>;
 
-  // Appends a warp step: applied with ApplyWarp, or fused into ApplyInto's conversion when last.
-  Pipeline& AddWarp(std::string description, WarpDraw draw);
+  // Appends a warp step. `draw` gives its warp for an image; Apply applies it with ApplyWarp, or
+  // with `transform` when given (a faster way to the same image, such as cv::flip); ApplyInto
+  // composes it with the warps next to it. `exact`: every warp it draws is exact (a flip).
+  Pipeline& AddWarp(std::string description, WarpDraw draw, bool exact = false,
+                    Transform transform = nullptr);
 
   // Runs every step on `image` in place. A failing step (say, an image of the wrong type) is an
   // error naming it.
@@ -73,10 +76,11 @@ class Pipeline {
   // DecodedCache::Get) and returns the copy.
   absl::StatusOr<cv::Mat> Apply(const cv::Mat& image, std::mt19937_64& rng) const;
 
-  // Apply, then ToTensorInto(`destination`), for a loader's ExampleWriter. A last warp step (the
-  // rotation of "hflip, rotate(degrees=15)") is handed to WarpToTensorInto, which fuses a
-  // nearest-sampled warp with the conversion: the same draws, and the same image up to the warp's
-  // rounding, in half the time. No copy of `image` is made when the warp is the only step.
+  // Apply, then ToTensorInto(`destination`), for a loader's ExampleWriter. The warp steps that end
+  // the pipeline (flips and at most one rotation: all of "hflip, vflip, rotate(degrees=15)") are
+  // composed into one warp and handed to WarpToTensorInto, which fuses a nearest-sampled warp with
+  // the conversion: the same draws, and the same image up to the warp's rounding, in half the
+  // time; `image` is not copied unless steps before them need it.
   absl::Status ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
                          const Normalization& normalization, at::Tensor& destination) const;
 
@@ -90,7 +94,8 @@ class Pipeline {
   struct Step {
     std::string description;
     Transform transform;
-    WarpDraw warp;  // Set for warp steps only.
+    WarpDraw warp;       // Set for warp steps only.
+    bool exact = false;  // A warp step whose warps are all exact.
   };
   std::vector<Step> steps_;
 };

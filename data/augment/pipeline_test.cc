@@ -74,11 +74,26 @@ TEST(Pipeline, ApplyIntoWithoutALastWarpIsApplyThenToTensor) {
   }
 }
 
+TEST(Pipeline, ApplyIntoOfFlipsAloneIsExact) {
+  absl::StatusOr<Pipeline> pipeline = Pipeline::Parse("noise(sigma=5), hflip, vflip");
+  ASSERT_TRUE(pipeline.ok());
+  const cv::Mat input = Noise(30, 20);
+  for (uint64_t index = 0; index < 8; ++index) {
+    std::mt19937_64 rng_a = MakeGenerator(5, 0, index);
+    std::mt19937_64 rng_b = MakeGenerator(5, 0, index);
+    at::Tensor into = at::empty({3, 20, 30});
+    ASSERT_TRUE(pipeline->ApplyInto(input, rng_a, kImageNetNormalization, into).ok());
+    EXPECT_TRUE(at::equal(into, ApplyThenToTensor(*pipeline, input, rng_b)));
+    EXPECT_EQ(rng_a(), rng_b());
+  }
+}
+
 TEST(Pipeline, ApplyIntoFusesALastRotationWithTheSameDraws) {
   const cv::Mat input = Noise(30, 20);
   const cv::Mat input_copy = input.clone();
   for (const char* spec : {"hflip, rotate(degrees=30, sampling=nearest)",
-                           "vflip, rotate(degrees=30, border=reflect)", "rotate"}) {
+                           "vflip, rotate(degrees=30, border=reflect)", "rotate",
+                           "rotate(sampling=nearest), hflip, vflip"}) {
     SCOPED_TRACE(spec);
     absl::StatusOr<Pipeline> pipeline = Pipeline::Parse(spec);
     ASSERT_TRUE(pipeline.ok());
@@ -103,7 +118,8 @@ TEST(Pipeline, ApplyIntoErrorsNameTheStepOrTheDestination) {
   std::mt19937_64 rng = MakeGenerator(0, 0, 0);
   at::Tensor wrong = at::empty({3, 5, 5});
   absl::Status status = pipeline->ApplyInto(Noise(6, 4), rng, kImageNetNormalization, wrong);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("augmentation step rotate"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("augmentation steps hflip(p=0.5), rotate(degrees=15"));
   EXPECT_THAT(std::string(status.message()), HasSubstr("[3, 4, 6]"));
   cv::Mat gray(4, 6, CV_8UC1, cv::Scalar(0));
   at::Tensor place = at::empty({3, 4, 6});

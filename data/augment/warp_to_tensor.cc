@@ -91,7 +91,11 @@ absl::Status WarpToTensorInto(const cv::Mat& rgb, const AffineWarp& warp,
   if (std::abs(determinant) < 1e-9) {
     return absl::InvalidArgumentError("warp to tensor: the warp matrix is not invertible");
   }
-  if (warp.sampling == Sampling::kBilinear) {
+  if (warp.exact && warp.forward == cv::Matx23d(1, 0, 0, 0, 1, 0)) {
+    return ToTensorInto(rgb, normalization, destination);
+  }
+  // An exact warp takes whole pixels whatever the sampling: the nearest loop is the fast way.
+  if (warp.sampling == Sampling::kBilinear && !warp.exact) {
     // cv::warpAffine's vectorised bilinear and then the conversion beat a scalar fused loop
     // (0.20 ms against 0.30 ms for 224 px), so bilinear warps take the two steps.
     cv::Mat warped = rgb.clone();
