@@ -60,31 +60,22 @@ at::Tensor ApplyThenToTensor(const Pipeline& pipeline, const cv::Mat& image, std
   return *ToTensor(*applied, kImageNetNormalization);
 }
 
-TEST(Pipeline, ApplyIntoWithoutALastWarpIsApplyThenToTensor) {
-  absl::StatusOr<Pipeline> pipeline = Pipeline::Parse("rotate(degrees=20), hflip, noise(sigma=9)");
-  ASSERT_TRUE(pipeline.ok());
-  const cv::Mat input = Noise(30, 20);
-  for (uint64_t index = 0; index < 4; ++index) {
-    std::mt19937_64 rng_a = MakeGenerator(2, 0, index);
-    std::mt19937_64 rng_b = MakeGenerator(2, 0, index);
-    at::Tensor into = at::empty({3, 20, 30});
-    ASSERT_TRUE(pipeline->ApplyInto(input, rng_a, kImageNetNormalization, into).ok());
-    EXPECT_TRUE(at::equal(into, ApplyThenToTensor(*pipeline, input, rng_b)));
-    EXPECT_EQ(rng_a(), rng_b());  // The same draws.
-  }
-}
-
-TEST(Pipeline, ApplyIntoOfFlipsAloneIsExact) {
-  absl::StatusOr<Pipeline> pipeline = Pipeline::Parse("noise(sigma=5), hflip, vflip");
-  ASSERT_TRUE(pipeline.ok());
-  const cv::Mat input = Noise(30, 20);
-  for (uint64_t index = 0; index < 8; ++index) {
-    std::mt19937_64 rng_a = MakeGenerator(5, 0, index);
-    std::mt19937_64 rng_b = MakeGenerator(5, 0, index);
-    at::Tensor into = at::empty({3, 20, 30});
-    ASSERT_TRUE(pipeline->ApplyInto(input, rng_a, kImageNetNormalization, into).ok());
-    EXPECT_TRUE(at::equal(into, ApplyThenToTensor(*pipeline, input, rng_b)));
-    EXPECT_EQ(rng_a(), rng_b());
+TEST(Pipeline, ApplyIntoIsExactlyApplyThenToTensorWhenNoResamplingIsFused) {
+  // No warp at the end; flips alone (exact warps); nothing at all.
+  for (const char* spec : {"rotate(degrees=20), hflip, noise(sigma=9)",
+                           "noise(sigma=5), hflip, vflip", "none"}) {
+    SCOPED_TRACE(spec);
+    absl::StatusOr<Pipeline> pipeline = Pipeline::Parse(spec);
+    ASSERT_TRUE(pipeline.ok());
+    const cv::Mat input = Noise(30, 20);
+    for (uint64_t index = 0; index < 8; ++index) {
+      std::mt19937_64 rng_a = MakeGenerator(2, 0, index);
+      std::mt19937_64 rng_b = MakeGenerator(2, 0, index);
+      at::Tensor into = at::empty({3, 20, 30});
+      ASSERT_TRUE(pipeline->ApplyInto(input, rng_a, kImageNetNormalization, into).ok());
+      EXPECT_TRUE(at::equal(into, ApplyThenToTensor(*pipeline, input, rng_b)));
+      EXPECT_EQ(rng_a(), rng_b());  // The same draws.
+    }
   }
 }
 
