@@ -110,6 +110,18 @@ TEST(DecodeJpegRgb, SamePixelsAsOpenCvAtEveryScale) {
   }
 }
 
+TEST(DecodeJpegRgb, ProgressiveJpegsToo) {
+  std::vector<uchar> encoded;
+  ASSERT_TRUE(cv::imencode(".jpg", Texture(64, 80, CV_8UC3), encoded,
+                           {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  const std::string bytes(encoded.begin(), encoded.end());
+  for (int reduce : {1, 2}) {
+    absl::StatusOr<std::optional<cv::Mat>> rgb = DecodeJpegRgb(bytes, "p.jpg", reduce);
+    ASSERT_TRUE(rgb.ok() && rgb->has_value());
+    ExpectSame(**rgb, OpenCvRgb(bytes, reduce));
+  }
+}
+
 TEST(DecodeJpegRgb, ChannelOrderIsRgb) {
   cv::Mat bgr(32, 32, CV_8UC3, cv::Scalar(0, 0, 255));  // Pure red in OpenCV's BGR order.
   absl::StatusOr<std::optional<cv::Mat>> rgb = DecodeJpegRgb(Encode(bgr, 100), "red.jpg", 1);
