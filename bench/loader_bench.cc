@@ -77,7 +77,7 @@ absl::Status Run() {
 
   RETURN_IF_ERROR(TimeEpochs("uncached", FLAGS_epochs, files->size(),
                              [&](int64_t index, int64_t epoch,
-                                 at::Tensor& image) -> absl::StatusOr<int64_t> {
+                                 const at::Tensor& image) -> absl::StatusOr<int64_t> {
                                ASSIGN_OR_RETURN(cv::Mat rgb, files->LoadResized(index, decode));
                                std::mt19937_64 rng = MakeGenerator(0, epoch, index);
                                RETURN_IF_ERROR(
@@ -100,7 +100,7 @@ absl::Status Run() {
 
   return TimeEpochs("cached", FLAGS_cached_epochs, cache.size(),
                     [&](int64_t index, int64_t epoch,
-                        at::Tensor& image) -> absl::StatusOr<int64_t> {
+                        const at::Tensor& image) -> absl::StatusOr<int64_t> {
                       std::mt19937_64 rng = MakeGenerator(0, epoch, index);
                       RETURN_IF_ERROR(pipeline.ApplyInto(cache.Get(index), rng,
                                                          kImageNetNormalization, image));

@@ -227,10 +227,11 @@ absl::StatusOr<int64_t> Loader::PutItem(int64_t index, int64_t epoch, int64_t po
       fatal = GuardTorch("making a batch", [&] { images = BatchBuffer(shape, at::kFloat); });
       if (!fatal.ok()) return fatal;
     }
-    return GuardTorch(item, [&]() -> absl::StatusOr<int64_t> {
-      at::Tensor place = images.select(0, position);
-      return write_example_(index, epoch, place);
+    absl::StatusOr<int64_t> label = GuardTorch(item, [&]() -> absl::StatusOr<int64_t> {
+      return write_example_(index, epoch, images.select(0, position));
     });
+    if (absl::IsFailedPrecondition(label.status())) fatal = Annotate(label.status(), item);
+    return label;
   }
   absl::StatusOr<Example> example = GuardTorch(item, [&] { return make_example_(index, epoch); });
   if (!example.ok()) return example.status();

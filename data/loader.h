@@ -33,11 +33,14 @@ struct Example {
 using ExampleFn = std::function<absl::StatusOr<Example>(int64_t index, int64_t epoch)>;
 
 // The faster form of ExampleFn: writes item `index` for `epoch` straight into `image`, its place
-// in the batch (a float32 tensor of the loader's image shape), and returns the item's label. This
-// spares making a tensor per item and copying it into the batch (about 0.1 ms for a 224 px image).
-// Called from several worker threads at once, each with its own `image`.
+// in the batch (a float32 tensor of the loader's image shape; every element must be written, as
+// batch buffers are reused), and returns the item's label. This spares making a tensor per item
+// and copying it into the batch (about 0.1 ms for a 224 px image). A failed-precondition error
+// (an image of another shape than the batch's: see CheckTensorDestination) stops the epoch like
+// ExampleFn items of two shapes; any other error is the item's own (skipped, or an error with
+// `strict`). Called from several worker threads at once, each with its own `image`.
 using ExampleWriter =
-    std::function<absl::StatusOr<int64_t>(int64_t index, int64_t epoch, at::Tensor& image)>;
+    std::function<absl::StatusOr<int64_t>(int64_t index, int64_t epoch, const at::Tensor& image)>;
 
 // An ExampleFn for a writer: each call makes a float32 tensor of `image_shape` for `write` to fill.
 ExampleFn ExampleFnFromWriter(std::vector<int64_t> image_shape, ExampleWriter write);

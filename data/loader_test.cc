@@ -190,7 +190,7 @@ TEST(Loader, ThrowingItemsAndShapeMismatchesAreErrors) {
 }
 
 // MakeItem as a writer: fills the batch place it is given.
-absl::StatusOr<int64_t> WriteItem(int64_t index, int64_t epoch, at::Tensor& image) {
+absl::StatusOr<int64_t> WriteItem(int64_t index, int64_t epoch, const at::Tensor& image) {
   ASSIGN_OR_RETURN(Example example, MakeItem(index, epoch));
   image.copy_(example.image);
   return example.label;
@@ -214,7 +214,7 @@ TEST(Loader, WritersGiveTheSameBatchesAsExampleFunctions) {
 }
 
 TEST(Loader, WriterFailuresAreSkippedOrStrictErrors) {
-  auto flaky = [](int64_t index, int64_t epoch, at::Tensor& image) -> absl::StatusOr<int64_t> {
+  auto flaky = [](int64_t index, int64_t epoch, const at::Tensor& image) -> absl::StatusOr<int64_t> {
     if (index % 10 == 7) {
       image.fill_(-1);  // A half-written place must not survive into the batch.
       return absl::InvalidArgumentError("broken_" + std::to_string(index) + ".jpg");
@@ -242,7 +242,7 @@ TEST(Loader, WriterFailuresAreSkippedOrStrictErrors) {
   }
   EXPECT_THAT(std::string(failure.message()), HasSubstr("broken_"));
 
-  Loader throwing(8, {2, 2}, [](int64_t, int64_t, at::Tensor& image) -> absl::StatusOr<int64_t> {
+  Loader throwing(8, {2, 2}, [](int64_t, int64_t, const at::Tensor& image) -> absl::StatusOr<int64_t> {
     image.copy_(at::ones({3}));  // Wrong shape: LibTorch throws.
     return 0;
   }, strict);
@@ -277,6 +277,24 @@ TEST(Loader, ReusesReleasedBatchBuffersButNeverOneStillHeld) {
     EXPECT_LE(buffers.size(), 10u);
     EXPECT_TRUE(at::equal(held.images, held_copy));
   }
+}
+
+TEST(Loader, AnItemThatDoesNotFitItsBatchStopsTheEpoch) {
+  // Not skipped as a bad file would be: every later item would likely fail the same way.
+  Loader loader(20, {2, 2}, [](int64_t index, int64_t epoch, const at::Tensor& image)
+                                -> absl::StatusOr<int64_t> {
+    if (index == 5) return absl::FailedPreconditionError("to tensor: needs [3, 2, 2]");
+    return WriteItem(index, epoch, image);
+  }, Options(1));
+  ASSERT_TRUE(loader.StartEpoch(0).ok());
+  absl::Status failure;
+  while (failure.ok()) {
+    absl::StatusOr<std::optional<Batch>> batch = loader.Next();
+    if (!batch.ok()) failure = batch.status();
+    if (batch.ok() && !*batch) break;
+  }
+  EXPECT_THAT(std::string(failure.message()), HasSubstr("item 5"));
+  EXPECT_THAT(std::string(failure.message()), HasSubstr("needs [3, 2, 2]"));
 }
 
 TEST(ExampleFnFromWriter, MakesTheWritersItem) {

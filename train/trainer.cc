@@ -124,7 +124,7 @@ absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part,
     loader_options.workers = workers;
     loader_options.shuffle = false;
     Loader loader(static_cast<int64_t>(mine.size()), part.image_shape,
-                  [&part, mine](int64_t index, int64_t epoch, at::Tensor& image) {
+                  [&part, mine](int64_t index, int64_t epoch, const at::Tensor& image) {
                     return part.write_example(mine[index], epoch, image);
                   },
                   loader_options);

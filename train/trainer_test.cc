@@ -30,7 +30,7 @@ DataPart MakePart(int64_t n, uint64_t seed, bool poison = false) {
   for (int64_t i = 0; i < n; ++i) part.labels.push_back(i % kClasses);
   part.image_shape = {3, 16, 16};
   part.write_example = [seed, poison](int64_t index, int64_t epoch,
-                                      at::Tensor& image) -> absl::StatusOr<int64_t> {
+                                      const at::Tensor& image) -> absl::StatusOr<int64_t> {
     at::Generator generator = at::detail::createCPUGenerator(DeriveSeed(seed, 0, index));
     const int64_t label = index % kClasses;
     image.copy_(at::randn({3, 16, 16}, generator));

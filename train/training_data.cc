@@ -180,6 +180,19 @@ std::string CacheTag(const TrainingDataOptions& options, const std::string& kind
   return kind + "-" + std::to_string(options.image_size) + "-" + hash;
 }
 
+// The shape of a part's items: what the augmentation (a resized_crop may change the size) makes of
+// the first image (zeros if it failed to decode). An augmentation whose output size varies fails
+// later, at the first item of another size.
+absl::StatusOr<std::vector<int64_t>> ItemShape(const DecodedCache& cache, const Pipeline* augment,
+                                               uint64_t seed) {
+  if (cache.size() == 0 || augment == nullptr) {
+    return std::vector<int64_t>{3, cache.height(), cache.width()};
+  }
+  std::mt19937_64 rng = MakeGenerator(seed, 0, 0);
+  ASSIGN_OR_RETURN(cv::Mat image, augment->Apply(cache.Get(0), rng));
+  return std::vector<int64_t>{3, image.rows, image.cols};
+}
+
 absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
                                   std::vector<int64_t> indices, const std::string& cache_path,
                                   const TrainingDataOptions& options,
@@ -199,10 +212,10 @@ absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
   part.invalid = cache->invalid_count();
   for (int64_t i = 0; i < part.size; ++i) part.labels.push_back(cache->label(i));
   const uint64_t seed = options.seed;
-  part.image_shape = {3, options.image_size, options.image_size};
+  ASSIGN_OR_RETURN(part.image_shape, ItemShape(*cache, augment.get(), seed));
   part.write_example = [cache, augment, normalization, seed](
                            int64_t index, int64_t epoch,
-                           at::Tensor& image) -> absl::StatusOr<int64_t> {
+                           const at::Tensor& image) -> absl::StatusOr<int64_t> {
     if (!cache->valid(index)) return absl::InvalidArgumentError(cache->error(index));
     if (augment == nullptr) {
       RETURN_IF_ERROR(ToTensorInto(cache->Get(index), normalization, image));

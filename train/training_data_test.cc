@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/test_tmp.h"
+#include "data/loader.h"
 #include "data/synthetic_source.h"
 
 namespace fauna {
@@ -45,6 +46,24 @@ TEST(TrainingData, SyntheticSplitsIntoStratifiedParts) {
   EXPECT_EQ(example->label, data->train.labels[0]);
   EXPECT_TRUE(data->description["manifest"].is_null());  // Synthetic items are not files.
   EXPECT_EQ(data->description["sizes"]["train"], 48);
+}
+
+TEST(TrainingData, ItemsTakeTheSizeTheAugmentationMakes) {
+  TrainingDataOptions options = SmallSynthetic("cache_crop");
+  options.augment = "hflip, resized_crop(size=20)";
+  absl::StatusOr<TrainingData> data = OpenTrainingData(options, "");
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->train.image_shape, (std::vector<int64_t>{3, 20, 20}));
+  EXPECT_EQ(data->val.image_shape, (std::vector<int64_t>{3, 32, 32}));  // Not augmented.
+  LoaderOptions loader_options;
+  loader_options.batch_size = 16;
+  Loader loader(data->train.size, data->train.image_shape, data->train.write_example,
+                loader_options);
+  ASSERT_TRUE(loader.StartEpoch(0).ok());
+  absl::StatusOr<std::optional<Batch>> batch = loader.Next();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ((*batch)->images.sizes(), (at::IntArrayRef{16, 3, 20, 20}));
+  EXPECT_EQ(loader.skipped().count, 0);
 }
 
 TEST(TrainingData, AugmentationDependsOnEpochAndIndexOnly) {

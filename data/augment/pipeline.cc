@@ -356,7 +356,7 @@ absl::StatusOr<cv::Mat> Pipeline::Apply(const cv::Mat& image, std::mt19937_64& r
 
 absl::Status Pipeline::ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
                                  const Normalization& normalization,
-                                 at::Tensor& destination) const {
+                                 const at::Tensor& destination) const {
   // The fused part: the longest run of warp steps ending the pipeline with one resampling at most.
   size_t fused_from = steps_.size();
   bool resamples = false;

@@ -82,7 +82,7 @@ class Pipeline {
   // the conversion: the same draws, and the same image up to the warp's rounding, in half the
   // time; `image` is not copied unless steps before them need it.
   absl::Status ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
-                         const Normalization& normalization, at::Tensor& destination) const;
+                         const Normalization& normalization, const at::Tensor& destination) const;
 
   // The canonical spec, every parameter spelled out; Parse(spec()) builds the same pipeline.
   std::string spec() const;

@@ -90,7 +90,7 @@ absl::Status CheckTensorDestination(const cv::Mat& rgb, const at::Tensor& destin
       destination.size(2) == rgb.cols) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(
+  return absl::FailedPreconditionError(
       "to tensor: a " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
       " image needs a contiguous float32 CPU tensor of shape [3, " + std::to_string(rgb.rows) +
       ", " + std::to_string(rgb.cols) + "] to go into, got " +
@@ -99,7 +99,7 @@ absl::Status CheckTensorDestination(const cv::Mat& rgb, const at::Tensor& destin
 }
 
 absl::Status ToTensorInto(const cv::Mat& rgb, const Normalization& normalization,
-                          at::Tensor& destination) {
+                          const at::Tensor& destination) {
   RETURN_IF_ERROR(ValidateNormalization(normalization));
   RETURN_IF_ERROR(augment::CheckRgb(rgb, "to tensor"));
   RETURN_IF_ERROR(CheckTensorDestination(rgb, destination));

@@ -38,7 +38,8 @@ struct LevelTransform {
 LevelTransform LevelTransformOf(const Normalization& normalization);
 
 // OK when `destination` is a contiguous float32 CPU tensor of shape [3, rgb.rows, rgb.cols];
-// otherwise an invalid-argument error saying what is needed.
+// otherwise a failed-precondition error saying what is needed (a loader stops on it: the image
+// does not fit its batch, see ExampleWriter).
 absl::Status CheckTensorDestination(const cv::Mat& rgb, const at::Tensor& destination);
 
 // A CV_8UC3 RGB image as a float32 [3, H, W] tensor, normalised.
@@ -50,7 +51,7 @@ absl::StatusOr<at::Tensor> ToTensor(const cv::Mat& rgb, const Normalization& nor
 // ToTensor into `destination`, a contiguous float32 CPU tensor of shape [3, H, W] (say, an item's
 // place in a batch: see ExampleWriter in data/loader.h). Any other destination is an error.
 absl::Status ToTensorInto(const cv::Mat& rgb, const Normalization& normalization,
-                          at::Tensor& destination);
+                          const at::Tensor& destination);
 
 // Images of one size as a float32 [N, 3, H, W] batch, normalised. An empty list, images of
 // different sizes or of another type than CV_8UC3 are errors naming the offending image.

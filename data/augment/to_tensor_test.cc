@@ -84,7 +84,7 @@ TEST(ToTensorInto, WrongDestinationsAreErrors) {
   at::Tensor strided = at::zeros({3, 5, 4}).transpose(1, 2);
   for (at::Tensor* destination : {&undefined, &doubles, &wrong_shape, &strided}) {
     absl::Status status = ToTensorInto(rgb, kImageNetNormalization, *destination);
-    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_THAT(std::string(status.message()), HasSubstr("[3, 4, 5]"));
   }
 }

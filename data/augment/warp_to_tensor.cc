@@ -77,7 +77,7 @@ void WarpNearest(const cv::Mat& rgb, const cv::Matx23d& inverse, Border border,
 }  // namespace
 
 absl::Status WarpToTensorInto(const cv::Mat& rgb, const AffineWarp& warp,
-                              const Normalization& normalization, at::Tensor& destination) {
+                              const Normalization& normalization, const at::Tensor& destination) {
   RETURN_IF_ERROR(ValidateNormalization(normalization));
   RETURN_IF_ERROR(augment::CheckRgb(rgb, "warp to tensor"));
   RETURN_IF_ERROR(CheckTensorDestination(rgb, destination));

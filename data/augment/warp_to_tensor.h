@@ -27,7 +27,7 @@ namespace fauna {
 //                                                        Sampling::kBilinear, rng));
 //   RETURN_IF_ERROR(WarpToTensorInto(image, warp, kImageNetNormalization, batch_place));
 absl::Status WarpToTensorInto(const cv::Mat& rgb, const AffineWarp& warp,
-                              const Normalization& normalization, at::Tensor& destination);
+                              const Normalization& normalization, const at::Tensor& destination);
 
 }  // namespace fauna
 
