@@ -107,25 +107,31 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoToStatus(errno, "cannot open " + path);
-  // One read of the size fstat gives, then more if the file grew meanwhile.
-  struct stat info;
+  // Reads up to `size` bytes at `data`; the count, or -1 with errno set.
+  auto read_some = [fd](char* data, size_t size) -> ssize_t {
+    while (true) {
+      const ssize_t n = ::read(fd, data, size);
+      if (n >= 0 || errno != EINTR) return n;
+    }
+  };
+  // The size fstat gives in one read, then whatever else there is (a file that grew meanwhile, or
+  // one whose size fstat does not know, such as those in /proc) in chunks.
   std::string contents;
+  struct stat info;
   if (::fstat(fd, &info) == 0 && info.st_size > 0) contents.resize(static_cast<size_t>(info.st_size));
   size_t filled = 0;
-  while (true) {
-    if (filled == contents.size()) contents.resize(std::max<size_t>(2 * contents.size(), 1 << 16));
-    const ssize_t n = ::read(fd, contents.data() + filled, contents.size() - filled);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      return ErrnoToStatus(error, "reading " + path);
-    }
-    if (n == 0) break;
+  while (filled < contents.size()) {
+    const ssize_t n = read_some(contents.data() + filled, contents.size() - filled);
+    if (n <= 0) break;
     filled += static_cast<size_t>(n);
   }
-  ::close(fd);
   contents.resize(filled);
+  char chunk[1 << 16];
+  ssize_t n;
+  while ((n = read_some(chunk, sizeof(chunk))) > 0) contents.append(chunk, static_cast<size_t>(n));
+  const int error = errno;
+  ::close(fd);
+  if (n < 0) return ErrnoToStatus(error, "reading " + path);
   return contents;
 }
 

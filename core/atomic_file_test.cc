@@ -60,6 +60,21 @@ TEST(AtomicFileWriter, MissingFolderIsNotFound) {
   EXPECT_EQ(AtomicFileWriter::Open("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ReadFile, ReadsLargeFilesAndFilesOfUnknownSize) {
+  fs::path dir = TempDir("read_large");
+  std::string big(300000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 251);
+  const std::string path = (dir / "big").string();
+  ASSERT_TRUE(WriteFileAtomically(path, big).ok());
+  absl::StatusOr<std::string> read = ReadFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, big);
+  // fstat gives 0 bytes for /proc files; they are read all the same.
+  absl::StatusOr<std::string> status = ReadFile("/proc/self/status");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_NE(status->find("Name:"), std::string::npos);
+}
+
 TEST(ReadFile, MissingFileIsNotFound) {
   fs::path dir = TempDir("read");
   EXPECT_EQ(ReadFile((dir / "absent").string()).status().code(), absl::StatusCode::kNotFound);

@@ -291,11 +291,15 @@ absl::StatusOr<cv::Mat> DecodeImageRgb(const std::string& bytes, const std::stri
 absl::StatusOr<std::string> ReadImageFileBytes(const std::string& path) {
   struct stat info;
   if (::stat(path.c_str(), &info) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return absl::NotFoundError(path + ": no such file");
-    return absl::InvalidArgumentError(path + ": cannot read (" + std::strerror(errno) + ")");
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(path + ": no such file");
+    return absl::InvalidArgumentError(path + ": cannot read (" + std::strerror(error) + ")");
   }
   if (S_ISDIR(info.st_mode)) {
     return absl::InvalidArgumentError(path + ": is a folder, not an image file");
+  }
+  if (!S_ISREG(info.st_mode)) {  // A pipe or a device would be read without end.
+    return absl::InvalidArgumentError(path + ": is not a regular file");
   }
   if (static_cast<int64_t>(info.st_size) > kMaxImageFileBytes) {
     return absl::InvalidArgumentError(path + ": file of " + std::to_string(info.st_size) +

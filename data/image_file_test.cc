@@ -1,5 +1,6 @@
 #include "data/image_file.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -235,6 +236,16 @@ TEST(ReadImageRgb, FolderIsAnError) {
   absl::StatusOr<cv::Mat> rgb = ReadImageRgb(TempPath("folder.png"));
   EXPECT_EQ(rgb.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(rgb.status().message()), HasSubstr("folder.png: is a folder"));
+}
+
+TEST(ReadImageRgb, PipesAndDevicesAreErrors) {
+  const std::string fifo = TempPath("pipe.jpg");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {fifo, std::string("/dev/zero")}) {
+    absl::StatusOr<cv::Mat> rgb = ReadImageRgb(path);
+    EXPECT_EQ(rgb.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(rgb.status().message()), HasSubstr("is not a regular file"));
+  }
 }
 
 TEST(ReadImageRgb, EmptyFileIsAnError) {
