@@ -153,9 +153,8 @@ void RotateIntoTensor(benchmark::State& state, Sampling sampling) {
     if (fused) {
       status = WarpToTensorInto(image, warp, kImageNetNormalization, place);
     } else {
-      cv::Mat warped = image.clone();
-      status = ApplyWarp(warped, warp);
-      if (status.ok()) status = ToTensorInto(warped, kImageNetNormalization, place);
+      absl::StatusOr<cv::Mat> warped = Warped(image, warp);
+      status = warped.ok() ? ToTensorInto(*warped, kImageNetNormalization, place) : warped.status();
     }
     if (!status.ok()) state.SkipWithError("rotation failed");
     benchmark::DoNotOptimize(place.data_ptr());

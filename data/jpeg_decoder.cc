@@ -40,18 +40,28 @@ struct Decoded {
   std::string error;
 };
 
-// Destroys the decompressor on every way out of Decompress, longjmp included.
-struct DecompressorGuard {
-  jpeg_decompress_struct* info;
-  ~DecompressorGuard() { jpeg_destroy_decompress(info); }
+// libjpeg's state, kept outside Decompress's frame (nothing there changes between setjmp and
+// longjmp), and destroyed on every way out, longjmp included.
+struct Decompressor {
+  jpeg_decompress_struct info;
+  ErrorManager errors;
+  bool created = false;
+  ~Decompressor() {
+    if (created) jpeg_destroy_decompress(&info);
+  }
 };
 
-void Decompress(const std::string& bytes, int reduce, jpeg_decompress_struct* info,
-                ErrorManager* errors, Decoded* out) {
-  if (setjmp(errors->jump) != 0) {
-    out->error = errors->message;
+void Decompress(const std::string& bytes, int reduce, Decompressor* state, Decoded* out) {
+  jpeg_decompress_struct* info = &state->info;
+  info->err = jpeg_std_error(&state->errors.base);
+  state->errors.base.error_exit = ErrorExit;
+  state->errors.base.emit_message = IgnoreMessage;
+  if (setjmp(state->errors.jump) != 0) {
+    out->error = state->errors.message;
     return;
   }
+  jpeg_create_decompress(info);
+  state->created = true;
   jpeg_mem_src(info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_save_markers(info, JPEG_APP0 + 1, 0xFFFF);
@@ -129,15 +139,9 @@ absl::StatusOr<std::optional<cv::Mat>> DecodeJpegRgb(const std::string& bytes,
     return absl::InvalidArgumentError(name + ": reduce must be 1, 2, 4 or 8, not " +
                                       std::to_string(reduce));
   }
-  jpeg_decompress_struct info;
-  ErrorManager errors;
-  info.err = jpeg_std_error(&errors.base);
-  errors.base.error_exit = ErrorExit;
-  errors.base.emit_message = IgnoreMessage;
-  jpeg_create_decompress(&info);
-  DecompressorGuard guard{&info};
+  Decompressor state;
   Decoded out;
-  Decompress(bytes, reduce, &info, &errors, &out);
+  Decompress(bytes, reduce, &state, &out);
   if (!out.error.empty()) {
     return absl::InvalidArgumentError(name + ": not a readable image (" + out.error + ")");
   }

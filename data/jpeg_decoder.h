@@ -22,7 +22,8 @@ int ExifOrientation(const std::string& app1);
 // (CV_8UC3); grayscale JPEGs become RGB. std::nullopt when the file needs OpenCV's general path:
 // CMYK and YCCK JPEGs, and EXIF orientations other than 1. A file libjpeg cannot decode is an
 // invalid-argument error naming `name` with libjpeg's message. libjpeg's warnings (say, junk
-// between segments) are ignored, as OpenCV does; truncation is caught by ParseImageHeader before.
+// between segments) are ignored, as OpenCV does. Truncation and absurd sides are for
+// ParseImageHeader (data/image_file.h) to catch before: DecodeImageRgb calls it first.
 absl::StatusOr<std::optional<cv::Mat>> DecodeJpegRgb(const std::string& bytes,
                                                      const std::string& name, int reduce);
 

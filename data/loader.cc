@@ -110,6 +110,7 @@ absl::Status Loader::StartEpoch(int64_t epoch) {
     started_ = true;
     epoch_ = epoch;
     order_ = std::move(order);
+    epoch_items_ = items;
     num_batches_ = options_.drop_last ? items / options_.batch_size
                                       : (items + options_.batch_size - 1) / options_.batch_size;
     next_to_build_ = 0;
@@ -123,6 +124,11 @@ absl::Status Loader::StartEpoch(int64_t epoch) {
 int64_t Loader::batches_per_epoch() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return num_batches_;
+}
+
+int64_t Loader::batch_buffers_made() const {
+  std::lock_guard<std::mutex> lock(pool_mutex_);
+  return buffers_made_;
 }
 
 SkippedItems Loader::skipped() const {
@@ -197,8 +203,10 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
   slot.batch = std::move(*batch);
 }
 
-at::Tensor Loader::BatchBuffer(const std::vector<int64_t>& shape,
-                               const at::TensorOptions& options) {
+at::Tensor Loader::BatchBuffer(at::IntArrayRef item_shape, const at::TensorOptions& options) {
+  // As many items as a batch of this epoch holds at most.
+  std::vector<int64_t> shape = {std::min<int64_t>(options_.batch_size, epoch_items_)};
+  shape.insert(shape.end(), item_shape.begin(), item_shape.end());
   std::lock_guard<std::mutex> lock(pool_mutex_);
   for (const at::Tensor& buffer : pool_) {
     // Free when the pool holds the only reference to it and to its memory: no worker, batch, view
@@ -210,6 +218,7 @@ at::Tensor Loader::BatchBuffer(const std::vector<int64_t>& shape,
     }
   }
   at::Tensor buffer = at::empty(shape, options);
+  ++buffers_made_;
   if (static_cast<int>(pool_.size()) < options_.prefetch_batches + options_.workers + 4) {
     pool_.push_back(buffer);
   }
@@ -222,9 +231,7 @@ absl::StatusOr<int64_t> Loader::PutItem(int64_t index, int64_t epoch, int64_t po
   const std::string item = "item " + std::to_string(index);
   if (write_example_) {
     if (!images.defined()) {
-      std::vector<int64_t> shape = {options_.batch_size};
-      shape.insert(shape.end(), image_shape_.begin(), image_shape_.end());
-      fatal = GuardTorch("making a batch", [&] { images = BatchBuffer(shape, at::kFloat); });
+      fatal = GuardTorch("making a batch", [&] { images = BatchBuffer(image_shape_, at::kFloat); });
       if (!fatal.ok()) return fatal;
     }
     absl::StatusOr<int64_t> label = GuardTorch(item, [&]() -> absl::StatusOr<int64_t> {
@@ -242,11 +249,7 @@ absl::StatusOr<int64_t> Loader::PutItem(int64_t index, int64_t epoch, int64_t po
     return fatal;
   }
   fatal = GuardTorch("batching " + item, [&] {
-    if (!images.defined()) {
-      std::vector<int64_t> shape = {options_.batch_size};
-      shape.insert(shape.end(), example->image.sizes().begin(), example->image.sizes().end());
-      images = BatchBuffer(shape, example->image.options());
-    }
+    if (!images.defined()) images = BatchBuffer(example->image.sizes(), example->image.options());
     images.select(0, position).copy_(example->image);
   });
   if (!fatal.ok()) return fatal;

@@ -4,6 +4,7 @@
 #ifndef FAUNA_DATA_LOADER_H_
 #define FAUNA_DATA_LOADER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -111,6 +112,9 @@ class Loader {
 
   SkippedItems skipped() const;
 
+  // Batch buffers allocated since the loader was made (the rest were reused).
+  int64_t batch_buffers_made() const;
+
  private:
   struct Slot;
   void StopWorkers();
@@ -119,7 +123,7 @@ class Loader {
   // A [batch_size, ...] buffer for a batch: one handed out before and since released by every
   // user, or a new one. Reusing them spares the allocator, which gives each new 38 MB batch of
   // 224 px images fresh pages (a page fault per 4 KB) once its previous one has been freed.
-  at::Tensor BatchBuffer(const std::vector<int64_t>& shape, const at::TensorOptions& options);
+  at::Tensor BatchBuffer(at::IntArrayRef item_shape, const at::TensorOptions& options);
   // Puts item `index` at `position` of `images` (made on the first item) and returns its label.
   // An item's own failure is the returned status; a failure of the whole batch (items of two
   // shapes) is set in `fatal`.
@@ -140,14 +144,16 @@ class Loader {
   bool started_ = false;
   uint64_t generation_ = 0;      // Counts StartEpoch calls; stale batches are dropped.
   int64_t epoch_ = 0;
+  std::atomic<int64_t> epoch_items_{0};  // This rank's items in the current epoch.
   std::vector<int64_t> order_;
   int64_t num_batches_ = 0;
   int64_t next_to_build_ = 0;    // The next batch a worker takes.
   int64_t next_to_return_ = 0;   // The next batch Next() returns.
   std::map<int64_t, std::unique_ptr<Slot>> done_;  // Built, not yet returned.
   SkippedItems skipped_;
-  std::mutex pool_mutex_;
+  mutable std::mutex pool_mutex_;
   std::vector<at::Tensor> pool_;  // Batch buffers, reused once free (see BatchBuffer).
+  int64_t buffers_made_ = 0;
 };
 
 }  // namespace fauna

@@ -148,8 +148,9 @@ class TrainBinaryTest(unittest.TestCase):
     def test_two_processes_match_one_with_the_same_total_batch(self):
         # No dropout and no batch norm, so the only difference is the order of float sums. That
         # order alone moves the losses, so the tolerance is measured: the same single run at 1 and
-        # at 2 threads (here up to 7.5e-4 apart in epoch 2's val loss). Two ranks must agree with
-        # the 1-thread run within twice that spread, and never worse than 1e-4 when it is smaller.
+        # at 2 threads (7.5e-4 apart in epoch 2's val loss since flips and rotation were composed
+        # into one warp; 1e-4 had sufficed by luck with the data before). Two ranks must agree with
+        # the 1-thread run within twice that spread, at least 1e-4 and at most 2e-3.
         flags = ("--model=vgg11", "--dropout=0", "--epochs=2", "--batch_size=32", "--lr=1e-3")
         single_dir = os.path.join(TMP, "single")
         single, _ = run("vgg16_best", single_dir, *flags)
@@ -172,7 +173,7 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertEqual(pair["backend"], "gloo")
 
         def tolerance(a, b):
-            return max(1e-4, 2 * abs(a - b))
+            return min(2e-3, max(1e-4, 2 * abs(a - b)))
 
         for a, b, c in zip(metrics(single_dir), metrics(pair_dir), metrics(two_threads_dir)):
             for key in ("train_loss", "val_loss"):

@@ -98,7 +98,7 @@ absl::StatusOr<AffineWarp> Compose(const AffineWarp& first, const AffineWarp& th
   return composed;
 }
 
-absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp) {
+absl::StatusOr<cv::Mat> Warped(const cv::Mat& image, const AffineWarp& warp) {
   RETURN_IF_ERROR(CheckRgb(image, "affine warp"));
   return GuardCv("affine warp", [&] {
     cv::Mat warped;
@@ -106,8 +106,13 @@ absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp) {
                    warp.sampling == Sampling::kNearest ? cv::INTER_NEAREST : cv::INTER_LINEAR,
                    warp.border == Border::kReflect ? cv::BORDER_REFLECT_101 : cv::BORDER_CONSTANT,
                    cv::Scalar(0, 0, 0));
-    image = warped;
+    return warped;
   });
+}
+
+absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp) {
+  ASSIGN_OR_RETURN(image, Warped(image, warp));
+  return absl::OkStatus();
 }
 
 absl::Status Rotate(cv::Mat& image, double degrees, Border border, Sampling sampling) {

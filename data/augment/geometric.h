@@ -45,7 +45,7 @@ struct AffineWarp {
   Sampling sampling = Sampling::kBilinear;
   Border border = Border::kConstant;
   // Maps the pixel grid onto itself (the identity, a flip): no resampling and no border, so it
-  // composes with any warp without changing that warp's result.
+  // composes with any warp into one that gives the same image up to rounding.
   bool exact = false;
 };
 
@@ -59,7 +59,10 @@ AffineWarp FlipWarp(const cv::Size& size, bool horizontal);
 // (at most one may be not exact: two resamplings with a border each do not compose).
 absl::StatusOr<AffineWarp> Compose(const AffineWarp& first, const AffineWarp& then);
 
-// Applies `warp` to `image` in place (cv::warpAffine).
+// `image` warped by `warp` (cv::warpAffine), as a new image.
+absl::StatusOr<cv::Mat> Warped(const cv::Mat& image, const AffineWarp& warp);
+
+// Applies `warp` to `image` in place (Warped).
 absl::Status ApplyWarp(cv::Mat& image, const AffineWarp& warp);
 
 // Rotates `image` by `degrees` (counter-clockwise, about its centre), keeping its size.

@@ -14,23 +14,6 @@
 namespace fauna {
 namespace {
 
-// x * scale[c] + bias[c] for every 8-bit level x of each channel: a lookup is faster than the
-// arithmetic on a stride-3 row, and gives the same floats.
-struct LevelTable {
-  float value[3][256];
-};
-
-LevelTable MakeLevelTable(const Normalization& normalization) {
-  const LevelTransform transform = LevelTransformOf(normalization);
-  LevelTable table;
-  for (int c = 0; c < 3; ++c) {
-    for (int level = 0; level < 256; ++level) {
-      table.value[c][level] = level * transform.scale[c] + transform.bias[c];
-    }
-  }
-  return table;
-}
-
 // Writes one image into `out` (3 planes of rows * cols floats).
 void Fill(const cv::Mat& rgb, const LevelTable& table, float* out) {
   const int64_t plane = static_cast<int64_t>(rgb.rows) * rgb.cols;
@@ -49,13 +32,14 @@ void Fill(const cv::Mat& rgb, const LevelTable& table, float* out) {
 
 }  // namespace
 
-LevelTransform LevelTransformOf(const Normalization& normalization) {
-  LevelTransform transform;
+LevelTable MakeLevelTable(const Normalization& normalization) {
+  LevelTable table;
   for (int c = 0; c < 3; ++c) {
-    transform.scale[c] = 1.0f / (255.0f * normalization.std[c]);
-    transform.bias[c] = -normalization.mean[c] / normalization.std[c];
+    const float scale = 1.0f / (255.0f * normalization.std[c]);
+    const float bias = -normalization.mean[c] / normalization.std[c];
+    for (int level = 0; level < 256; ++level) table.value[c][level] = level * scale + bias;
   }
-  return transform;
+  return table;
 }
 
 absl::Status ValidateNormalization(const Normalization& normalization) {

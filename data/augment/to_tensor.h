@@ -30,12 +30,13 @@ inline constexpr Normalization kUnitNormalization = {{0.0f, 0.0f, 0.0f}, {1.0f, 
 // OK when every mean is finite and every std finite and above 0.
 absl::Status ValidateNormalization(const Normalization& normalization);
 
-// What a normalisation does to an 8-bit level x of channel c: x * scale[c] + bias[c].
-struct LevelTransform {
-  float scale[3];
-  float bias[3];
+// What a normalisation makes of each 8-bit level of each channel: value[c][x] = (x / 255 -
+// mean[c]) / std[c], computed as x * scale + bias. A lookup is faster than the arithmetic on a
+// stride-3 row, and gives the same floats.
+struct LevelTable {
+  float value[3][256];
 };
-LevelTransform LevelTransformOf(const Normalization& normalization);
+LevelTable MakeLevelTable(const Normalization& normalization);
 
 // OK when `destination` is a contiguous float32 CPU tensor of shape [3, rgb.rows, rgb.cols];
 // otherwise a failed-precondition error saying what is needed (a loader stops on it: the image

@@ -97,6 +97,10 @@ TEST(WarpToTensorInto, BadInputsAreErrors) {
   nan.forward(0, 2) = std::numeric_limits<double>::quiet_NaN();
   EXPECT_THAT(std::string(WarpToTensorInto(rgb, nan, kImageNetNormalization, good).message()),
               HasSubstr("not finite"));
+  AffineWarp far = warp;
+  far.forward(0, 2) = 1e12;  // Finite, but beyond what the fixed-point coordinates hold.
+  EXPECT_THAT(std::string(WarpToTensorInto(rgb, far, kImageNetNormalization, good).message()),
+              HasSubstr("2^30"));
   cv::Mat gray(4, 6, CV_8UC1, cv::Scalar(0));
   EXPECT_FALSE(WarpToTensorInto(gray, warp, kImageNetNormalization, good).ok());
   Normalization zero_std = kImageNetNormalization;
