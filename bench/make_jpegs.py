@@ -2,7 +2,7 @@
 
 Images are smooth random colour fields with per-pixel noise of +-NOISE levels (so JPEG sizes are
 realistic, unlike flat images: the default 12 gives about 137 KB per 512 px image at quality 95,
-4.2 bits a pixel; 3 gives about 85 KB), of the given size and quality, the same bytes for the same
+4.2 bits a pixel; 3 gives about 84 KB), of the given size and quality, the same bytes for the same
 seed.
 
 Usage: make_jpegs.py ROOT [--count 512] [--size 512] [--quality 95] [--noise 12] [--classes 3]

@@ -79,7 +79,7 @@ class Pipeline {
   // Apply, then ToTensorInto(`destination`), for a loader's ExampleWriter. The warp steps that end
   // the pipeline (flips and at most one rotation: all of "hflip, vflip, rotate(degrees=15)") are
   // composed into one warp and handed to WarpToTensorInto, which fuses a nearest-sampled warp with
-  // the conversion: the same draws, and the same image up to the warp's rounding, in half the
+  // the conversion: the same draws, and the same image up to the warp's rounding, in 60% of the
   // time; `image` is not copied unless steps before them need it.
   absl::Status ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
                          const Normalization& normalization, const at::Tensor& destination) const;
