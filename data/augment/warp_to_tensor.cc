@@ -14,11 +14,11 @@ namespace fauna {
 namespace {
 
 // Source coordinates in 32.32 fixed point, computed per pixel from the row's start (no drift
-// adds up along a row). Warps are limited to source coordinates within +-2^30 pixels, so no sum
+// adds up along a row). Warps are limited to source coordinates within +-2^28 pixels, so no sum
 // overflows.
 constexpr int kFractionBits = 32;
 constexpr double kOne = 4294967296.0;
-constexpr double kMaxCoordinate = 1 << 30;
+constexpr double kMaxCoordinate = 1 << 28;
 
 int64_t Fixed(double value) { return static_cast<int64_t>(std::llround(value * kOne)); }
 
@@ -107,7 +107,7 @@ absl::Status WarpToTensorInto(const cv::Mat& rgb, const AffineWarp& warp,
     const cv::Vec2d source = inverse * cv::Vec3d(corner.x, corner.y, 1);
     if (std::abs(source[0]) > kMaxCoordinate || std::abs(source[1]) > kMaxCoordinate) {
       return absl::InvalidArgumentError(
-          "warp to tensor: the warp reaches source pixels more than 2^30 away");
+          "warp to tensor: the warp reaches source pixels more than 2^28 away");
     }
   }
   const LevelTable table = MakeLevelTable(normalization);

@@ -20,7 +20,7 @@ namespace fauna {
 // ones compute source coordinates in 32.32 fixed point where cv::warpAffine rounds its own way, so
 // a pixel on a rounding tie may come from the neighbouring source pixel. A wrong destination (a
 // failed-precondition error), an image other than CV_8UC3, a non-invertible or non-finite warp,
-// one that reaches source pixels more than 2^30 away, or a bad normalisation is an error.
+// one that reaches source pixels more than 2^28 away, or a bad normalisation is an error.
 //
 // Example:
 //   ASSIGN_OR_RETURN(AffineWarp warp, DrawRandomRotation(image, 15, Border::kConstant,
