@@ -63,26 +63,21 @@ absl::Status ValidateLoaderOptions(const LoaderOptions& options, int64_t dataset
   return absl::OkStatus();
 }
 
-ExampleFn ExampleFnFromWriter(std::vector<int64_t> image_shape, ExampleWriter write) {
-  return [image_shape = std::move(image_shape), write = std::move(write)](
-             int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
-    Example example;
+absl::StatusOr<Example> MakeExample(const std::vector<int64_t>& image_shape,
+                                    const ExampleWriter& write, int64_t index, int64_t epoch) {
+  Example example;
+  RETURN_IF_ERROR(GuardTorch("making an item", [&] {
     example.image = at::empty(image_shape, at::kFloat);
-    ASSIGN_OR_RETURN(example.label, write(index, epoch, example.image));
-    return example;
-  };
-}
-
-Loader::Loader(int64_t dataset_size, ExampleFn make_example, LoaderOptions options)
-    : dataset_size_(dataset_size), make_example_(std::move(make_example)), options_(options) {
-  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  }));
+  ASSIGN_OR_RETURN(example.label, write(index, epoch, example.image));
+  return example;
 }
 
 Loader::Loader(int64_t dataset_size, std::vector<int64_t> image_shape, ExampleWriter write_example,
                LoaderOptions options)
     : dataset_size_(dataset_size),
-      write_example_(std::move(write_example)),
       image_shape_(std::move(image_shape)),
+      write_example_(std::move(write_example)),
       options_(options) {
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -110,7 +105,6 @@ absl::Status Loader::StartEpoch(int64_t epoch) {
     started_ = true;
     epoch_ = epoch;
     order_ = std::move(order);
-    epoch_items_ = items;
     num_batches_ = options_.drop_last ? items / options_.batch_size
                                       : (items + options_.batch_size - 1) / options_.batch_size;
     next_to_build_ = 0;
@@ -160,24 +154,28 @@ void Loader::WorkerLoop() {
 void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
   std::vector<int64_t> indices;
   int64_t epoch;
+  int64_t capacity;  // As many items as a batch of this epoch holds at most.
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const int64_t begin = batch_index * options_.batch_size;
     const int64_t end = std::min<int64_t>(begin + options_.batch_size, order_.size());
     indices.assign(order_.begin() + begin, order_.begin() + end);
     epoch = epoch_;
+    capacity = std::min<int64_t>(options_.batch_size, order_.size());
   }
-  // Each image goes into the batch as soon as it is made, so a worker holds one batch and one
-  // image at a time rather than a batch's worth of images and then their stack.
   at::Tensor images;
+  slot.status = GuardTorch("making a batch", [&] { images = BatchBuffer(capacity); });
+  if (!slot.status.ok()) return;
+  // Each image is written into its place in the batch, so a worker holds one batch at a time.
   std::vector<int64_t> labels;
   std::vector<int64_t> kept;
   for (int64_t index : indices) {
-    absl::Status fatal;
-    absl::StatusOr<int64_t> label =
-        PutItem(index, epoch, static_cast<int64_t>(kept.size()), images, fatal);
-    if (!fatal.ok()) {
-      slot.status = fatal;
+    const std::string item = "item " + std::to_string(index);
+    absl::StatusOr<int64_t> label = GuardTorch(item, [&]() -> absl::StatusOr<int64_t> {
+      return write_example_(index, epoch, images.select(0, static_cast<int64_t>(kept.size())));
+    });
+    if (absl::IsFailedPrecondition(label.status())) {  // The image does not fit the batch.
+      slot.status = Annotate(label.status(), item);
       return;
     }
     if (!label.ok()) {
@@ -203,57 +201,24 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
   slot.batch = std::move(*batch);
 }
 
-at::Tensor Loader::BatchBuffer(at::IntArrayRef item_shape, const at::TensorOptions& options) {
-  // As many items as a batch of this epoch holds at most.
-  std::vector<int64_t> shape = {std::min<int64_t>(options_.batch_size, epoch_items_)};
-  shape.insert(shape.end(), item_shape.begin(), item_shape.end());
+at::Tensor Loader::BatchBuffer(int64_t items) {
+  std::vector<int64_t> shape = {items};
+  shape.insert(shape.end(), image_shape_.begin(), image_shape_.end());
   std::lock_guard<std::mutex> lock(pool_mutex_);
   for (const at::Tensor& buffer : pool_) {
     // Free when the pool holds the only reference to it and to its memory: no worker, batch, view
     // or autograd record is left. Only a holder can make new references, so none appear after.
     if (buffer.use_count() == 1 && buffer.storage().use_count() == 1 &&
-        buffer.sizes() == at::IntArrayRef(shape) &&
-        buffer.options().dtype() == options.dtype() && buffer.device() == options.device()) {
+        buffer.sizes() == at::IntArrayRef(shape)) {
       return buffer;
     }
   }
-  at::Tensor buffer = at::empty(shape, options);
+  at::Tensor buffer = at::empty(shape, at::kFloat);
   ++buffers_made_;
   if (static_cast<int>(pool_.size()) < options_.prefetch_batches + options_.workers + 4) {
     pool_.push_back(buffer);
   }
   return buffer;
-}
-
-absl::StatusOr<int64_t> Loader::PutItem(int64_t index, int64_t epoch, int64_t position,
-                                        at::Tensor& images,
-                                        absl::Status& fatal) {
-  const std::string item = "item " + std::to_string(index);
-  if (write_example_) {
-    if (!images.defined()) {
-      fatal = GuardTorch("making a batch", [&] { images = BatchBuffer(image_shape_, at::kFloat); });
-      if (!fatal.ok()) return fatal;
-    }
-    absl::StatusOr<int64_t> label = GuardTorch(item, [&]() -> absl::StatusOr<int64_t> {
-      return write_example_(index, epoch, images.select(0, position));
-    });
-    if (absl::IsFailedPrecondition(label.status())) fatal = Annotate(label.status(), item);
-    return label;
-  }
-  absl::StatusOr<Example> example = GuardTorch(item, [&] { return make_example_(index, epoch); });
-  if (!example.ok()) return example.status();
-  if (images.defined() && example->image.sizes() != images.sizes().slice(1)) {
-    fatal = absl::InvalidArgumentError(
-        item + " has image shape " + c10::str(example->image.sizes()) + ", the batch's items have " +
-        c10::str(images.sizes().slice(1)) + ": a batch needs one shape");
-    return fatal;
-  }
-  fatal = GuardTorch("batching " + item, [&] {
-    if (!images.defined()) images = BatchBuffer(example->image.sizes(), example->image.options());
-    images.select(0, position).copy_(example->image);
-  });
-  if (!fatal.ok()) return fatal;
-  return example->label;
 }
 
 absl::StatusOr<std::optional<Batch>> Loader::Next() {

@@ -4,7 +4,6 @@
 #ifndef FAUNA_DATA_LOADER_H_
 #define FAUNA_DATA_LOADER_H_
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -23,28 +22,26 @@
 
 namespace fauna {
 
-// One item, ready for a model: an image tensor (any shape, the same for every item) and a label.
+// Writes item `index` for `epoch` straight into `image`, its place in the batch (a float32
+// tensor of the loader's image shape; every element must be written, as batch buffers are
+// reused), and returns the item's label. Writing in place spares making a tensor per item and
+// copying it into the batch (about 0.1 ms for a 224 px image). A failed-precondition error (an
+// image of another shape than the batch's: see CheckTensorDestination) stops the epoch; any other
+// error is the item's own (skipped, or an error with `strict`). Called from several worker
+// threads at once, each with its own `image`, so it must be thread-safe; per-item randomness
+// should come from MakeGenerator(seed, epoch, index).
+using ExampleWriter =
+    std::function<absl::StatusOr<int64_t>(int64_t index, int64_t epoch, const at::Tensor& image)>;
+
+// One item on its own, outside a loader (for checks and pictures): an image and its label.
 struct Example {
   at::Tensor image;
   int64_t label = 0;
 };
 
-// Makes item `index` for `epoch`; called from several worker threads at once, so it must be
-// thread-safe. Per-item randomness should come from MakeGenerator(seed, epoch, index).
-using ExampleFn = std::function<absl::StatusOr<Example>(int64_t index, int64_t epoch)>;
-
-// The faster form of ExampleFn: writes item `index` for `epoch` straight into `image`, its place
-// in the batch (a float32 tensor of the loader's image shape; every element must be written, as
-// batch buffers are reused), and returns the item's label. This spares making a tensor per item
-// and copying it into the batch (about 0.1 ms for a 224 px image). A failed-precondition error
-// (an image of another shape than the batch's: see CheckTensorDestination) stops the epoch like
-// ExampleFn items of two shapes; any other error is the item's own (skipped, or an error with
-// `strict`). Called from several worker threads at once, each with its own `image`.
-using ExampleWriter =
-    std::function<absl::StatusOr<int64_t>(int64_t index, int64_t epoch, const at::Tensor& image)>;
-
-// An ExampleFn for a writer: each call makes a float32 tensor of `image_shape` for `write` to fill.
-ExampleFn ExampleFnFromWriter(std::vector<int64_t> image_shape, ExampleWriter write);
+// Item `index` for `epoch` from `write`, into a new float32 tensor of `image_shape`.
+absl::StatusOr<Example> MakeExample(const std::vector<int64_t>& image_shape,
+                                    const ExampleWriter& write, int64_t index, int64_t epoch);
 
 // A batch: images stacked along a new first dimension, labels (int64), and the dataset indices.
 struct Batch {
@@ -83,7 +80,7 @@ struct SkippedItems {
 };
 
 // Example:
-//   Loader loader(source.size(), make_example, options);
+//   Loader loader(source.size(), {3, 224, 224}, write_example, options);
 //   RETURN_IF_ERROR(loader.StartEpoch(epoch));
 //   while (true) {
 //     ASSIGN_OR_RETURN(std::optional<Batch> batch, loader.Next());
@@ -92,8 +89,7 @@ struct SkippedItems {
 //   }
 class Loader {
  public:
-  Loader(int64_t dataset_size, ExampleFn make_example, LoaderOptions options);
-  // Items written straight into their batch (float32, [batch, image_shape...]).
+  // Batches are float32 [items, image_shape...], each item written by `write_example`.
   Loader(int64_t dataset_size, std::vector<int64_t> image_shape, ExampleWriter write_example,
          LoaderOptions options);
   Loader(const Loader&) = delete;
@@ -104,7 +100,7 @@ class Loader {
   absl::Status StartEpoch(int64_t epoch);
 
   // The next batch of the epoch in order, std::nullopt at its end, or an error (a failed item in
-  // strict mode, images of different shapes, a call before StartEpoch).
+  // strict mode, an image that does not fit the batch, a call before StartEpoch).
   absl::StatusOr<std::optional<Batch>> Next();
 
   // Batches in the current epoch.
@@ -120,20 +116,14 @@ class Loader {
   void StopWorkers();
   void WorkerLoop();
   void BuildBatch(int64_t batch_index, Slot& slot);
-  // A [batch_size, ...] buffer for a batch: one handed out before and since released by every
-  // user, or a new one. Reusing them spares the allocator, which gives each new 38 MB batch of
-  // 224 px images fresh pages (a page fault per 4 KB) once its previous one has been freed.
-  at::Tensor BatchBuffer(at::IntArrayRef item_shape, const at::TensorOptions& options);
-  // Puts item `index` at `position` of `images` (made on the first item) and returns its label.
-  // An item's own failure is the returned status; a failure of the whole batch (items of two
-  // shapes) is set in `fatal`.
-  absl::StatusOr<int64_t> PutItem(int64_t index, int64_t epoch, int64_t position,
-                                  at::Tensor& images, absl::Status& fatal);
+  // An [items, image_shape...] buffer for a batch: one handed out before and since released by
+  // every user, or a new one. Reusing them spares the allocator, which gives each new 38 MB batch
+  // of 224 px images fresh pages (a page fault per 4 KB) once its previous one has been freed.
+  at::Tensor BatchBuffer(int64_t items);
 
   const int64_t dataset_size_;
-  const ExampleFn make_example_;       // One of these two is set.
+  const std::vector<int64_t> image_shape_;
   const ExampleWriter write_example_;
-  const std::vector<int64_t> image_shape_;  // With write_example_.
   const LoaderOptions options_;
 
   mutable std::mutex mutex_;
@@ -144,7 +134,6 @@ class Loader {
   bool started_ = false;
   uint64_t generation_ = 0;      // Counts StartEpoch calls; stale batches are dropped.
   int64_t epoch_ = 0;
-  std::atomic<int64_t> epoch_items_{0};  // This rank's items in the current epoch.
   std::vector<int64_t> order_;
   int64_t num_batches_ = 0;
   int64_t next_to_build_ = 0;    // The next batch a worker takes.

@@ -18,12 +18,19 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Item i is a 2x2 image filled with i plus a per-(epoch, index) random draw, labelled i % 3.
-absl::StatusOr<Example> MakeItem(int64_t index, int64_t epoch) {
+// Item i's pixel value: i plus a per-(epoch, index) random draw.
+float ItemValue(int64_t index, int64_t epoch) {
   std::mt19937_64 rng = MakeGenerator(/*seed=*/9, epoch, index);
-  double jitter = static_cast<double>(rng() % 1000) / 1000.0;
-  return Example{at::full({2, 2}, static_cast<double>(index) + jitter), index % 3};
+  return static_cast<float>(index) + static_cast<float>(rng() % 1000) / 1000.0f;
 }
+
+// Item i is a 2x2 image filled with ItemValue, labelled i % 3.
+absl::StatusOr<int64_t> WriteItem(int64_t index, int64_t epoch, const at::Tensor& image) {
+  image.fill_(ItemValue(index, epoch));
+  return index % 3;
+}
+
+const std::vector<int64_t> kItemShape = {2, 2};
 
 std::vector<Batch> Epoch(Loader& loader, int64_t epoch) {
   EXPECT_TRUE(loader.StartEpoch(epoch).ok());
@@ -72,12 +79,12 @@ TEST(EpochOrder, RanksPartitionWithoutOverlap) {
 }
 
 TEST(Loader, SameBatchesForAnyWorkerCount) {
-  Loader inline_loader(50, MakeItem, Options(0));
+  Loader inline_loader(50, kItemShape, WriteItem, Options(0));
   std::vector<Batch> reference = Epoch(inline_loader, 2);
   ASSERT_EQ(reference.size(), 7u);  // 6 full batches and one of 2.
   EXPECT_EQ(reference.back().images.size(0), 2);
   for (int workers : {1, 2, 4}) {
-    Loader loader(50, MakeItem, Options(workers));
+    Loader loader(50, kItemShape, WriteItem, Options(workers));
     std::vector<Batch> batches = Epoch(loader, 2);
     ASSERT_EQ(batches.size(), reference.size()) << workers;
     for (size_t b = 0; b < batches.size(); ++b) {
@@ -89,7 +96,7 @@ TEST(Loader, SameBatchesForAnyWorkerCount) {
 }
 
 TEST(Loader, CoversEveryItemOncePerEpochAndReshuffles) {
-  Loader loader(50, MakeItem, Options(2));
+  Loader loader(50, kItemShape, WriteItem, Options(2));
   std::vector<int64_t> first_order;
   for (int64_t epoch : {0, 1}) {
     std::multiset<int64_t> seen;
@@ -114,7 +121,7 @@ TEST(Loader, CoversEveryItemOncePerEpochAndReshuffles) {
 TEST(Loader, DropLastAndBatchCount) {
   LoaderOptions options = Options(2);
   options.drop_last = true;
-  Loader loader(50, MakeItem, options);
+  Loader loader(50, kItemShape, WriteItem, options);
   std::vector<Batch> batches = Epoch(loader, 0);
   EXPECT_EQ(batches.size(), 6u);
   EXPECT_EQ(loader.batches_per_epoch(), 6);
@@ -124,9 +131,9 @@ TEST(Loader, PrefetchIsBounded) {
   std::atomic<int64_t> made{0};
   LoaderOptions options = Options(2);
   options.prefetch_batches = 2;
-  Loader loader(400, [&](int64_t index, int64_t epoch) {
+  Loader loader(400, kItemShape, [&](int64_t index, int64_t epoch, const at::Tensor& image) {
     ++made;
-    return MakeItem(index, epoch);
+    return WriteItem(index, epoch, image);
   }, options);
   ASSERT_TRUE(loader.StartEpoch(0).ok());
   ASSERT_TRUE(loader.Next().ok());
@@ -135,15 +142,21 @@ TEST(Loader, PrefetchIsBounded) {
   EXPECT_LE(made.load(), 3 * options.batch_size);
 }
 
+// Fails items 7, 17, 27, ... after writing -1 into their place.
+absl::StatusOr<int64_t> WriteFlakyItem(int64_t index, int64_t epoch, const at::Tensor& image) {
+  if (index % 10 == 7) {
+    image.fill_(-1);  // A half-written place must not survive into the batch.
+    return absl::InvalidArgumentError("broken_" + std::to_string(index) + ".jpg");
+  }
+  return WriteItem(index, epoch, image);
+}
+
 TEST(Loader, SkipsFailedItemsAndCountsThem) {
-  auto flaky = [](int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
-    if (index % 10 == 7) return absl::InvalidArgumentError("broken_" + std::to_string(index) + ".jpg");
-    return MakeItem(index, epoch);
-  };
-  Loader loader(50, flaky, Options(2));
+  Loader loader(50, kItemShape, WriteFlakyItem, Options(2));
   int64_t items = 0;
   for (const Batch& batch : Epoch(loader, 0)) {
     for (int64_t i : batch.indices) EXPECT_NE(i % 10, 7);
+    EXPECT_GE(batch.images.min().item<float>(), 0.0f);
     items += batch.images.size(0);
   }
   EXPECT_EQ(items, 45);
@@ -155,9 +168,10 @@ TEST(Loader, SkipsFailedItemsAndCountsThem) {
 TEST(Loader, StrictModeFailsOnABadItem) {
   LoaderOptions options = Options(2);
   options.strict = true;
-  Loader loader(20, [](int64_t index, int64_t epoch) -> absl::StatusOr<Example> {
+  Loader loader(20, kItemShape, [](int64_t index, int64_t epoch,
+                                   const at::Tensor& image) -> absl::StatusOr<int64_t> {
     if (index == 11) return absl::InvalidArgumentError("truncated.jpg: not a readable image");
-    return MakeItem(index, epoch);
+    return WriteItem(index, epoch, image);
   }, options);
   ASSERT_TRUE(loader.StartEpoch(0).ok());
   absl::Status failure;
@@ -172,89 +186,21 @@ TEST(Loader, StrictModeFailsOnABadItem) {
   EXPECT_THAT(std::string(failure.message()), HasSubstr("truncated.jpg"));
 }
 
-TEST(Loader, ThrowingItemsAndShapeMismatchesAreErrors) {
+TEST(Loader, ThrowingItemsAreErrors) {
   LoaderOptions options = Options(1);
   options.strict = true;
-  Loader throwing(8, [](int64_t, int64_t) -> absl::StatusOr<Example> {
-    return Example{at::ones({2}).view({3}), 0};  // LibTorch throws.
-  }, options);
-  ASSERT_TRUE(throwing.StartEpoch(0).ok());
-  EXPECT_FALSE(throwing.Next().ok());
-
-  Loader mixed(8, [](int64_t index, int64_t) -> absl::StatusOr<Example> {
-    return Example{at::zeros({index % 2 == 0 ? 2 : 3}), 0};
-  }, Options(1));
-  ASSERT_TRUE(mixed.StartEpoch(0).ok());
-  absl::Status status = mixed.Next().status();
-  EXPECT_THAT(std::string(status.message()), HasSubstr("a batch needs one shape"));
-}
-
-// MakeItem as a writer: fills the batch place it is given.
-absl::StatusOr<int64_t> WriteItem(int64_t index, int64_t epoch, const at::Tensor& image) {
-  ASSIGN_OR_RETURN(Example example, MakeItem(index, epoch));
-  image.copy_(example.image);
-  return example.label;
-}
-
-TEST(Loader, WritersGiveTheSameBatchesAsExampleFunctions) {
-  Loader made(37, MakeItem, Options(2));
-  for (int workers : {0, 2}) {
-    Loader written(37, {2, 2}, WriteItem, Options(workers));
-    for (int64_t epoch : {0, 1}) {
-      std::vector<Batch> a = Epoch(made, epoch);
-      std::vector<Batch> b = Epoch(written, epoch);
-      ASSERT_EQ(a.size(), b.size());
-      for (size_t i = 0; i < a.size(); ++i) {
-        EXPECT_TRUE(at::equal(a[i].images, b[i].images));
-        EXPECT_TRUE(at::equal(a[i].labels, b[i].labels));
-        EXPECT_EQ(a[i].indices, b[i].indices);
-      }
-    }
-  }
-}
-
-TEST(Loader, WriterFailuresAreSkippedOrStrictErrors) {
-  auto flaky = [](int64_t index, int64_t epoch, const at::Tensor& image) -> absl::StatusOr<int64_t> {
-    if (index % 10 == 7) {
-      image.fill_(-1);  // A half-written place must not survive into the batch.
-      return absl::InvalidArgumentError("broken_" + std::to_string(index) + ".jpg");
-    }
-    return WriteItem(index, epoch, image);
-  };
-  Loader loader(50, {2, 2}, flaky, Options(2));
-  int64_t items = 0;
-  for (const Batch& batch : Epoch(loader, 0)) {
-    EXPECT_GE(batch.images.min().item<float>(), 0.0f);
-    items += batch.images.size(0);
-  }
-  EXPECT_EQ(items, 45);
-  EXPECT_EQ(loader.skipped().count, 5);
-
-  LoaderOptions strict = Options(1);
-  strict.strict = true;
-  Loader failing(50, {2, 2}, flaky, strict);
-  ASSERT_TRUE(failing.StartEpoch(0).ok());
-  absl::Status failure;
-  while (failure.ok()) {
-    absl::StatusOr<std::optional<Batch>> batch = failing.Next();
-    if (!batch.ok()) failure = batch.status();
-    if (batch.ok() && !*batch) break;
-  }
-  EXPECT_THAT(std::string(failure.message()), HasSubstr("broken_"));
-
-  Loader throwing(8, {2, 2}, [](int64_t, int64_t, const at::Tensor& image) -> absl::StatusOr<int64_t> {
+  Loader throwing(8, kItemShape, [](int64_t, int64_t, const at::Tensor& image)
+                                     -> absl::StatusOr<int64_t> {
     image.copy_(at::ones({3}));  // Wrong shape: LibTorch throws.
     return 0;
-  }, strict);
+  }, options);
   ASSERT_TRUE(throwing.StartEpoch(0).ok());
   EXPECT_FALSE(throwing.Next().ok());
 }
 
 TEST(Loader, ReusesReleasedBatchBuffersButNeverOneStillHeld) {
-  for (bool writer : {false, true}) {
-    auto made = writer ? std::make_unique<Loader>(64, std::vector<int64_t>{2, 2}, WriteItem, Options(2))
-                       : std::make_unique<Loader>(64, MakeItem, Options(2));
-    Loader& loader = *made;
+  {
+    Loader loader(64, kItemShape, WriteItem, Options(2));
     ASSERT_TRUE(loader.StartEpoch(0).ok());
     absl::StatusOr<std::optional<Batch>> first = loader.Next();
     ASSERT_TRUE(first.ok() && first->has_value());
@@ -284,7 +230,7 @@ TEST(Loader, ReusesReleasedBatchBuffersButNeverOneStillHeld) {
 TEST(Loader, BatchBuffersHoldNoMoreItemsThanAnEpoch) {
   LoaderOptions options = Options(1);
   options.batch_size = 64;
-  Loader loader(5, {2, 2}, WriteItem, options);
+  Loader loader(5, kItemShape, WriteItem, options);
   std::vector<Batch> batches = Epoch(loader, 0);
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].images.size(0), 5);
@@ -293,8 +239,8 @@ TEST(Loader, BatchBuffersHoldNoMoreItemsThanAnEpoch) {
 
 TEST(Loader, AnItemThatDoesNotFitItsBatchStopsTheEpoch) {
   // Not skipped as a bad file would be: every later item would likely fail the same way.
-  Loader loader(20, {2, 2}, [](int64_t index, int64_t epoch, const at::Tensor& image)
-                                -> absl::StatusOr<int64_t> {
+  Loader loader(20, kItemShape, [](int64_t index, int64_t epoch, const at::Tensor& image)
+                                    -> absl::StatusOr<int64_t> {
     if (index == 5) return absl::FailedPreconditionError("to tensor: needs [3, 2, 2]");
     return WriteItem(index, epoch, image);
   }, Options(1));
@@ -309,37 +255,37 @@ TEST(Loader, AnItemThatDoesNotFitItsBatchStopsTheEpoch) {
   EXPECT_THAT(std::string(failure.message()), HasSubstr("needs [3, 2, 2]"));
 }
 
-TEST(ExampleFnFromWriter, MakesTheWritersItem) {
-  ExampleFn make = ExampleFnFromWriter({2, 2}, WriteItem);
-  absl::StatusOr<Example> example = make(5, 1);
+TEST(MakeExample, MakesTheWritersItemOnItsOwn) {
+  absl::StatusOr<Example> example = MakeExample(kItemShape, WriteItem, 5, 1);
   ASSERT_TRUE(example.ok()) << example.status();
-  absl::StatusOr<Example> expected = MakeItem(5, 1);
-  EXPECT_TRUE(at::equal(example->image, expected->image.to(at::kFloat)));
-  EXPECT_EQ(example->label, expected->label);
+  EXPECT_TRUE(at::equal(example->image, at::full({2, 2}, ItemValue(5, 1))));
+  EXPECT_EQ(example->label, 2);
+  EXPECT_THAT(std::string(MakeExample(kItemShape, WriteFlakyItem, 7, 0).status().message()),
+              HasSubstr("broken_7.jpg"));
 }
 
 TEST(Loader, BadOptionsAreErrors) {
   LoaderOptions options = Options(0);
-  Loader before(10, MakeItem, options);
+  Loader before(10, kItemShape, WriteItem, options);
   EXPECT_EQ(before.Next().status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_FALSE(Loader(0, MakeItem, options).StartEpoch(0).ok());
+  EXPECT_FALSE(Loader(0, kItemShape, WriteItem, options).StartEpoch(0).ok());
   options.batch_size = 0;
-  EXPECT_FALSE(Loader(10, MakeItem, options).StartEpoch(0).ok());
+  EXPECT_FALSE(Loader(10, kItemShape, WriteItem, options).StartEpoch(0).ok());
   options = Options(0);
   options.rank = 2;
   options.world_size = 2;
-  EXPECT_FALSE(Loader(10, MakeItem, options).StartEpoch(0).ok());
+  EXPECT_FALSE(Loader(10, kItemShape, WriteItem, options).StartEpoch(0).ok());
   options.rank = 0;
   options.world_size = 20;
-  EXPECT_FALSE(Loader(10, MakeItem, options).StartEpoch(0).ok());
+  EXPECT_FALSE(Loader(10, kItemShape, WriteItem, options).StartEpoch(0).ok());
 }
 
 TEST(Loader, RestartingAnEpochMidwayIsSafe) {
-  Loader loader(200, MakeItem, Options(2));
+  Loader loader(200, kItemShape, WriteItem, Options(2));
   ASSERT_TRUE(loader.StartEpoch(0).ok());
   ASSERT_TRUE(loader.Next().ok());
   std::vector<Batch> fresh = Epoch(loader, 1);
-  Loader reference(200, MakeItem, Options(0));
+  Loader reference(200, kItemShape, WriteItem, Options(0));
   std::vector<Batch> expected = Epoch(reference, 1);
   ASSERT_EQ(fresh.size(), expected.size());
   for (size_t b = 0; b < fresh.size(); ++b) EXPECT_EQ(fresh[b].indices, expected[b].indices);

@@ -18,7 +18,7 @@ namespace {
 
 // Item `index` of `part` for `epoch`, as the loader would put it in a batch.
 absl::StatusOr<Example> Make(const DataPart& part, int64_t index, int64_t epoch) {
-  return ExampleFnFromWriter(part.image_shape, part.write_example)(index, epoch);
+  return MakeExample(part.image_shape, part.write_example, index, epoch);
 }
 
 using ::testing::HasSubstr;

@@ -51,15 +51,13 @@ absl::StatusOr<AffineWarp> DrawRandomFlip(const cv::Mat& image, double p, bool h
 }
 
 absl::Status RandomHorizontalFlip(cv::Mat& image, double p, std::mt19937_64& rng) {
-  RETURN_IF_ERROR(CheckProbability(p, "horizontal flip"));
-  RETURN_IF_ERROR(CheckRgb(image, "horizontal flip"));
-  return Bernoulli(rng, p) ? HorizontalFlip(image) : absl::OkStatus();
+  ASSIGN_OR_RETURN(AffineWarp warp, DrawRandomFlip(image, p, /*horizontal=*/true, rng));
+  return warp.identity() ? absl::OkStatus() : HorizontalFlip(image);
 }
 
 absl::Status RandomVerticalFlip(cv::Mat& image, double p, std::mt19937_64& rng) {
-  RETURN_IF_ERROR(CheckProbability(p, "vertical flip"));
-  RETURN_IF_ERROR(CheckRgb(image, "vertical flip"));
-  return Bernoulli(rng, p) ? VerticalFlip(image) : absl::OkStatus();
+  ASSIGN_OR_RETURN(AffineWarp warp, DrawRandomFlip(image, p, /*horizontal=*/false, rng));
+  return warp.identity() ? absl::OkStatus() : VerticalFlip(image);
 }
 
 AffineWarp RotationWarp(const cv::Size& size, double degrees, Border border, Sampling sampling) {
@@ -86,11 +84,10 @@ absl::StatusOr<AffineWarp> Compose(const AffineWarp& first, const AffineWarp& th
     return absl::InvalidArgumentError(
         "cannot compose two resampling warps into one (each has its own border)");
   }
-  const cv::Matx33d a(first.forward(0, 0), first.forward(0, 1), first.forward(0, 2),
-                      first.forward(1, 0), first.forward(1, 1), first.forward(1, 2), 0, 0, 1);
-  const cv::Matx33d b(then.forward(0, 0), then.forward(0, 1), then.forward(0, 2),
-                      then.forward(1, 0), then.forward(1, 1), then.forward(1, 2), 0, 0, 1);
-  const cv::Matx33d product = b * a;
+  auto homogeneous = [](const cv::Matx23d& m) {
+    return cv::Matx33d(m(0, 0), m(0, 1), m(0, 2), m(1, 0), m(1, 1), m(1, 2), 0, 0, 1);
+  };
+  const cv::Matx33d product = homogeneous(then.forward) * homogeneous(first.forward);
   AffineWarp composed = first.exact ? then : first;
   composed.forward = cv::Matx23d(product(0, 0), product(0, 1), product(0, 2), product(1, 0),
                                  product(1, 1), product(1, 2));

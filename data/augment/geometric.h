@@ -47,6 +47,8 @@ struct AffineWarp {
   // Maps the pixel grid onto itself (the identity, a flip): no resampling and no border, so it
   // composes with any warp into one that gives the same image up to rounding.
   bool exact = false;
+
+  bool identity() const { return forward == cv::Matx23d(1, 0, 0, 0, 1, 0); }
 };
 
 // The warp of Rotate for a `size` image.

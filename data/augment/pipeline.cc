@@ -341,11 +341,16 @@ Pipeline& Pipeline::AddWarp(std::string description, WarpDraw draw, bool exact,
   return *this;
 }
 
-absl::Status Pipeline::ApplyInPlace(cv::Mat& image, std::mt19937_64& rng) const {
-  for (const Step& step : steps_) {
-    RETURN_IF_ERROR(Annotate(step.transform(image, rng), "augmentation step " + step.description));
+absl::Status Pipeline::RunSteps(cv::Mat& image, std::mt19937_64& rng, size_t end) const {
+  for (size_t i = 0; i < end; ++i) {
+    RETURN_IF_ERROR(
+        Annotate(steps_[i].transform(image, rng), "augmentation step " + steps_[i].description));
   }
   return absl::OkStatus();
+}
+
+absl::Status Pipeline::ApplyInPlace(cv::Mat& image, std::mt19937_64& rng) const {
+  return RunSteps(image, rng, steps_.size());
 }
 
 absl::StatusOr<cv::Mat> Pipeline::Apply(const cv::Mat& image, std::mt19937_64& rng) const {
@@ -370,10 +375,7 @@ absl::Status Pipeline::ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
   cv::Mat work = image;
   if (fused_from > 0) {
     work = image.clone();
-    for (size_t i = 0; i < fused_from; ++i) {
-      RETURN_IF_ERROR(
-          Annotate(steps_[i].transform(work, rng), "augmentation step " + steps_[i].description));
-    }
+    RETURN_IF_ERROR(RunSteps(work, rng, fused_from));
   }
   if (fused_from == steps_.size()) return ToTensorInto(work, normalization, destination);
   AffineWarp warp;

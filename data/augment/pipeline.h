@@ -97,6 +97,9 @@ class Pipeline {
     WarpDraw warp;       // Set for warp steps only.
     bool exact = false;  // A warp step whose warps are all exact.
   };
+  // Runs steps [0, end) on `image` in place.
+  absl::Status RunSteps(cv::Mat& image, std::mt19937_64& rng, size_t end) const;
+
   std::vector<Step> steps_;
 };
 

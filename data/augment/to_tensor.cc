@@ -58,13 +58,10 @@ absl::Status ValidateNormalization(const Normalization& normalization) {
 }
 
 absl::StatusOr<at::Tensor> ToTensor(const cv::Mat& rgb, const Normalization& normalization) {
-  RETURN_IF_ERROR(ValidateNormalization(normalization));
-  RETURN_IF_ERROR(augment::CheckRgb(rgb, "to tensor"));
-  return GuardTorch("to tensor", [&] {
-    at::Tensor out = at::empty({3, rgb.rows, rgb.cols}, at::kFloat);
-    Fill(rgb, MakeLevelTable(normalization), out.data_ptr<float>());
-    return out;
-  });
+  at::Tensor out;
+  RETURN_IF_ERROR(GuardTorch("to tensor", [&] { out = at::empty({3, rgb.rows, rgb.cols}); }));
+  RETURN_IF_ERROR(ToTensorInto(rgb, normalization, out));
+  return out;
 }
 
 absl::Status CheckTensorDestination(const cv::Mat& rgb, const at::Tensor& destination) {

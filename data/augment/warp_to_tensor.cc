@@ -89,7 +89,7 @@ absl::Status WarpToTensorInto(const cv::Mat& rgb, const AffineWarp& warp,
   if (std::abs(determinant) < 1e-9) {
     return absl::InvalidArgumentError("warp to tensor: the warp matrix is not invertible");
   }
-  if (warp.exact && warp.forward == cv::Matx23d(1, 0, 0, 0, 1, 0)) {
+  if (warp.identity()) {
     return ToTensorInto(rgb, normalization, destination);
   }
   // An exact warp takes whole pixels whatever the sampling: the nearest loop is the fast way.
