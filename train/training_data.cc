@@ -183,13 +183,11 @@ std::string CacheTag(const TrainingDataOptions& options, const std::string& kind
 // The shape of a part's items: what the augmentation (a resized_crop may change the size) makes of
 // the first image (zeros if it failed to decode). An augmentation whose output size varies fails
 // later, at the first item of another size.
-absl::StatusOr<std::vector<int64_t>> ItemShape(const DecodedCache& cache, const Pipeline* augment,
+absl::StatusOr<std::vector<int64_t>> ItemShape(const DecodedCache& cache, const Pipeline& augment,
                                                uint64_t seed) {
-  if (cache.size() == 0 || augment == nullptr) {
-    return std::vector<int64_t>{3, cache.height(), cache.width()};
-  }
+  if (cache.size() == 0) return std::vector<int64_t>{3, cache.height(), cache.width()};
   std::mt19937_64 rng = MakeGenerator(seed, 0, 0);
-  ASSIGN_OR_RETURN(cv::Mat image, augment->Apply(cache.Get(0), rng));
+  ASSIGN_OR_RETURN(cv::Mat image, augment.Apply(cache.Get(0), rng));
   return std::vector<int64_t>{3, image.rows, image.cols};
 }
 
@@ -212,18 +210,14 @@ absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
   part.invalid = cache->invalid_count();
   for (int64_t i = 0; i < part.size; ++i) part.labels.push_back(cache->label(i));
   const uint64_t seed = options.seed;
-  ASSIGN_OR_RETURN(part.image_shape, ItemShape(*cache, augment.get(), seed));
+  ASSIGN_OR_RETURN(part.image_shape, ItemShape(*cache, *augment, seed));
   part.write_example = [cache, augment, normalization, seed](
                            int64_t index, int64_t epoch,
                            const at::Tensor& image) -> absl::StatusOr<int64_t> {
     if (!cache->valid(index)) return absl::InvalidArgumentError(cache->error(index));
-    if (augment == nullptr) {
-      RETURN_IF_ERROR(ToTensorInto(cache->Get(index), normalization, image));
-    } else {
-      std::mt19937_64 rng = MakeGenerator(seed, static_cast<uint64_t>(epoch),
-                                          static_cast<uint64_t>(index));
-      RETURN_IF_ERROR(augment->ApplyInto(cache->Get(index), rng, normalization, image));
-    }
+    std::mt19937_64 rng = MakeGenerator(seed, static_cast<uint64_t>(epoch),
+                                        static_cast<uint64_t>(index));
+    RETURN_IF_ERROR(augment->ApplyInto(cache->Get(index), rng, normalization, image));
     return cache->label(index);
   };
   return part;
@@ -298,12 +292,13 @@ absl::StatusOr<TrainingData> OpenTrainingData(const TrainingDataOptions& options
   data.class_names = items.all->class_names();
   const std::string prefix = options.cache_dir + "/" + CacheTag(options, items.kind);
   nlohmann::json caches = nlohmann::json::array();
+  const auto no_augment = std::make_shared<const Pipeline>();  // Val and test.
   ASSIGN_OR_RETURN(data.train, MakePart(items.all, items.parts[0], prefix + "-train.fdc", options,
                                         augment, normalization, caches));
   ASSIGN_OR_RETURN(data.val, MakePart(items.all, items.parts[1], prefix + "-val.fdc", options,
-                                      nullptr, normalization, caches));
+                                      no_augment, normalization, caches));
   ASSIGN_OR_RETURN(data.test, MakePart(items.all, items.parts[2], prefix + "-test.fdc", options,
-                                       nullptr, normalization, caches));
+                                       no_augment, normalization, caches));
   description["classes"] = data.class_names;
   description["sizes"] = {{"train", data.train.size}, {"val", data.val.size},
                           {"test", data.test.size}};
