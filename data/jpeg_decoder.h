@@ -24,8 +24,13 @@ int ExifOrientation(const std::string& app1);
 // invalid-argument error naming `name` with libjpeg's message. libjpeg's warnings (say, junk
 // between segments) are ignored, as OpenCV does. Truncation and absurd sides are for
 // ParseImageHeader (data/image_file.h) to catch before: DecodeImageRgb calls it first.
-absl::StatusOr<std::optional<cv::Mat>> DecodeJpegRgb(const std::string& bytes,
-                                                     const std::string& name, int reduce);
+//
+// Baseline JPEGs are entropy-decoded by fauna's faster decoder (data/jpeg_huffman.h) unless
+// `entropy` says libjpeg's own; the pixels are the same either way (tests and benchmarks compare).
+enum class JpegEntropyDecoder { kFauna, kLibjpeg };
+absl::StatusOr<std::optional<cv::Mat>> DecodeJpegRgb(
+    const std::string& bytes, const std::string& name, int reduce,
+    JpegEntropyDecoder entropy = JpegEntropyDecoder::kFauna);
 
 }  // namespace fauna
 
