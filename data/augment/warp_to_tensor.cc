@@ -1,7 +1,15 @@
 #include "data/augment/warp_to_tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -40,6 +48,43 @@ Output Row(float* out, int y, int cols, int64_t plane) {
   return {{red, red + plane, red + 2 * plane}};
 }
 
+// A destination at least this large is written with streaming (non-temporal) stores: a loader's
+// batch of 224 px images is tens of MB, far past the caches, and nothing reads it again before the
+// batch is handed over, so reading each cache line in before writing it only costs bandwidth.
+// Streaming lifted cached loading from 14,600 to 16,700 images/s (bench/loader_bench, 2 workers);
+// small destinations, which stay in cache for their reader, keep ordinary stores.
+constexpr int64_t kStreamingBytes = 256 << 10;
+
+// Copies one row of a plane from the line buffer to the destination with streaming stores.
+void StreamRow(const float* from, float* to, int n) {
+  int x = 0;
+#if defined(__SSE2__)
+  for (; x < n && (reinterpret_cast<uintptr_t>(to + x) & 15) != 0; ++x) to[x] = from[x];
+  for (; x + 4 <= n; x += 4) _mm_stream_ps(to + x, _mm_loadu_ps(from + x));
+#endif
+  std::memcpy(to + x, from + x, sizeof(float) * static_cast<size_t>(n - x));
+}
+
+// Narrows [*begin, *end) to the pixels x whose fixed-point source coordinate
+// (start + x * step) >> kFractionBits lies in [0, side), to within a pixel (doubles).
+void InsideRun(int64_t start, int64_t step, int side, int* begin, int* end) {
+  const double first = static_cast<double>(start) / kOne;
+  const double slope = static_cast<double>(step) / kOne;
+  if (slope == 0) {
+    if (first < 0 || first >= side) *end = *begin;
+    return;
+  }
+  // first + x * slope in [0, side).
+  double low = (0 - first) / slope;
+  double high = (side - first) / slope;
+  if (slope < 0) std::swap(low, high);
+  // A pixel of margin each side; clamped into the run so far before converting to int.
+  const double lower = static_cast<double>(*begin);
+  const double upper = static_cast<double>(*end);
+  *begin = static_cast<int>(std::ceil(std::clamp(low - 1, lower, upper)));
+  *end = static_cast<int>(std::floor(std::clamp(high + 1, static_cast<double>(*begin), upper)));
+}
+
 void WarpNearest(const cv::Mat& rgb, const cv::Matx23d& inverse, Border border,
                  const LevelTable& levels, float* out) {
   const auto& table = levels.value;
@@ -48,28 +93,67 @@ void WarpNearest(const cv::Mat& rgb, const cv::Matx23d& inverse, Border border,
   const int64_t plane = static_cast<int64_t>(rows) * cols;
   const int64_t step_x = Fixed(inverse(0, 0));
   const int64_t step_y = Fixed(inverse(1, 0));
+  // Streaming: each row is made in a small buffer that stays in L1, then streamed out plane by
+  // plane. Otherwise rows are written in place.
+  const bool streaming = 3 * plane * static_cast<int64_t>(sizeof(float)) >= kStreamingBytes;
+  std::vector<float> line(streaming ? 3 * static_cast<size_t>(cols) : 0);
   for (int y = 0; y < rows; ++y) {
-    const Output row = Row(out, y, cols, plane);
+    const Output target = Row(out, y, cols, plane);
+    const Output row =
+        streaming ? Output{{line.data(), line.data() + cols, line.data() + 2 * cols}} : target;
     // Half a pixel added, so that the shift rounds to the nearest pixel.
     const int64_t start_x = Fixed(inverse(0, 1) * y + inverse(0, 2) + 0.5);
     const int64_t start_y = Fixed(inverse(1, 1) * y + inverse(1, 2) + 0.5);
-    for (int x = 0; x < cols; ++x) {
-      int64_t sx = (start_x + x * step_x) >> kFractionBits;
-      int64_t sy = (start_y + x * step_y) >> kFractionBits;
+    const auto source_x = [&](int x) { return (start_x + x * step_x) >> kFractionBits; };
+    const auto source_y = [&](int x) { return (start_y + x * step_y) >> kFractionBits; };
+    const auto inside = [&](int x) {
+      const int64_t sx = source_x(x);
+      const int64_t sy = source_y(x);
+      return sx >= 0 && sy >= 0 && sx < cols && sy < rows;
+    };
+    const auto edge = [&](int x) {
+      int64_t sx = source_x(x);
+      int64_t sy = source_y(x);
       if (sx < 0 || sy < 0 || sx >= cols || sy >= rows) {
         if (border == Border::kConstant) {
           for (int c = 0; c < 3; ++c) row.plane[c][x] = table[c][0];
-          continue;
+          return;
         }
         sx = Reflect101(sx, cols);
         sy = Reflect101(sy, rows);
       }
       const uint8_t* pixel = rgb.ptr<uint8_t>(static_cast<int>(sy)) + 3 * sx;
+      for (int c = 0; c < 3; ++c) row.plane[c][x] = table[c][pixel[c]];
+    };
+    // The pixels whose source is inside the image form one run [inner_begin, inner_end) (the
+    // source moves along a line); it is found in doubles, then narrowed until both of its ends
+    // are inside exactly, which makes every pixel between them inside.
+    int inner_begin = 0;
+    int inner_end = cols;
+    InsideRun(start_x, step_x, cols, &inner_begin, &inner_end);
+    InsideRun(start_y, step_y, rows, &inner_begin, &inner_end);
+    while (inner_begin < inner_end && !inside(inner_begin)) ++inner_begin;
+    while (inner_end > inner_begin && !inside(inner_end - 1)) --inner_end;
+    for (int x = 0; x < inner_begin; ++x) edge(x);
+    const uint8_t* data = rgb.data;
+    const size_t stride = rgb.step[0];
+    int64_t fx = start_x + inner_begin * step_x;
+    int64_t fy = start_y + inner_begin * step_y;
+    for (int x = inner_begin; x < inner_end; ++x, fx += step_x, fy += step_y) {
+      const uint8_t* pixel = data + static_cast<size_t>(fy >> kFractionBits) * stride +
+                             3 * static_cast<size_t>(fx >> kFractionBits);
       row.plane[0][x] = table[0][pixel[0]];
       row.plane[1][x] = table[1][pixel[1]];
       row.plane[2][x] = table[2][pixel[2]];
     }
+    for (int x = inner_end; x < cols; ++x) edge(x);
+    if (streaming) {
+      for (int c = 0; c < 3; ++c) StreamRow(row.plane[c], target.plane[c], cols);
+    }
   }
+#if defined(__SSE2__)
+  if (streaming) _mm_sfence();  // Streaming stores are weakly ordered: finish them here.
+#endif
 }
 
 }  // namespace

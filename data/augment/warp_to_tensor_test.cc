@@ -66,6 +66,58 @@ TEST(WarpToTensorInto, NearestPicksTheSamePixelsAsWarpAffineBarTies) {
   }
 }
 
+// The nearest warp computed pixel by pixel in doubles: the source of output pixel (x, y) is the
+// inverse warp's point rounded half up, reflected or filled with black outside the image.
+at::Tensor NearestByHand(const cv::Mat& rgb, const AffineWarp& warp) {
+  cv::Matx23d inverse;
+  cv::invertAffineTransform(warp.forward, inverse);
+  cv::Mat warped(rgb.size(), CV_8UC3);
+  for (int y = 0; y < rgb.rows; ++y) {
+    for (int x = 0; x < rgb.cols; ++x) {
+      int sx = static_cast<int>(std::floor(inverse(0, 0) * x + inverse(0, 1) * y + inverse(0, 2) + 0.5));
+      int sy = static_cast<int>(std::floor(inverse(1, 0) * x + inverse(1, 1) * y + inverse(1, 2) + 0.5));
+      const bool outside = sx < 0 || sy < 0 || sx >= rgb.cols || sy >= rgb.rows;
+      if (outside && warp.border == Border::kConstant) {
+        warped.at<cv::Vec3b>(y, x) = cv::Vec3b(0, 0, 0);
+        continue;
+      }
+      sx = cv::borderInterpolate(sx, rgb.cols, cv::BORDER_REFLECT_101);
+      sy = cv::borderInterpolate(sy, rgb.rows, cv::BORDER_REFLECT_101);
+      warped.at<cv::Vec3b>(y, x) = rgb.at<cv::Vec3b>(sy, sx);
+    }
+  }
+  return *ToTensor(warped, kImageNetNormalization);
+}
+
+// Pixels whose values differ (a rounding tie can fall either way: at most a couple of pixels).
+int64_t DifferentPixels(const at::Tensor& a, const at::Tensor& b) {
+  return (a != b).any(0).sum().item<int64_t>();
+}
+
+TEST(WarpToTensorInto, NearestTakesEachPixelsOwnSource) {
+  // 160 px: a destination past the size written with streaming stores; 37 x 29: a small one.
+  for (const cv::Size size : {cv::Size(160, 160), cv::Size(37, 29)}) {
+    const cv::Mat image = Noise(size.width, size.height, 3);
+    for (Border border : {Border::kConstant, Border::kReflect}) {
+      for (double degrees : {-14.3, 3.7, 41.0, 133.0}) {
+        SCOPED_TRACE(std::to_string(size.width) + " px, " + std::to_string(degrees) + " degrees");
+        const AffineWarp warp = RotationWarp(size, degrees, border, Sampling::kNearest);
+        EXPECT_LE(DifferentPixels(Fused(image, warp), NearestByHand(image, warp)), 2);
+      }
+      // Moved off the image entirely, squeezed (the source moves along a row only), and a flip.
+      AffineWarp moved;
+      moved.sampling = Sampling::kNearest;
+      moved.border = border;
+      moved.forward = cv::Matx23d(1, 0, 3.0 * size.width, 0, 1, 0.25);
+      EXPECT_EQ(DifferentPixels(Fused(image, moved), NearestByHand(image, moved)), 0);
+      moved.forward = cv::Matx23d(2.5, 0, -7.2, 0, 1, 0);
+      EXPECT_EQ(DifferentPixels(Fused(image, moved), NearestByHand(image, moved)), 0);
+      const AffineWarp flip = FlipWarp(size, /*horizontal=*/true);
+      EXPECT_EQ(DifferentPixels(Fused(image, flip), NearestByHand(image, flip)), 0);
+    }
+  }
+}
+
 TEST(WarpToTensorInto, BordersFillTheCorners) {
   const cv::Mat white(20, 20, CV_8UC3, cv::Scalar::all(255));
   const at::Tensor white_tensor = *ToTensor(white, kImageNetNormalization);
