@@ -1,5 +1,6 @@
 #include "data/augment/to_tensor.h"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -10,23 +11,26 @@
 #include "core/status.h"
 #include "core/torch_status.h"
 #include "data/augment/common.h"
+#include "data/augment/plane_rows.h"
 
 namespace fauna {
 namespace {
 
 // Writes one image into `out` (3 planes of rows * cols floats).
 void Fill(const cv::Mat& rgb, const LevelTable& table, float* out) {
-  const int64_t plane = static_cast<int64_t>(rgb.rows) * rgb.cols;
+  PlaneRowWriter writer(out, rgb.rows, rgb.cols);
   for (int y = 0; y < rgb.rows; ++y) {
     const uint8_t* pixel = rgb.ptr<uint8_t>(y);
-    float* red = out + static_cast<int64_t>(y) * rgb.cols;
-    float* green = red + plane;
-    float* blue = green + plane;
+    const std::array<float*, 3> row = writer.Row(y);
+    float* red = row[0];
+    float* green = row[1];
+    float* blue = row[2];
     for (int x = 0; x < rgb.cols; ++x) {
       red[x] = table.value[0][pixel[3 * x]];
       green[x] = table.value[1][pixel[3 * x + 1]];
       blue[x] = table.value[2][pixel[3 * x + 2]];
     }
+    writer.Store(y);
   }
 }
 

@@ -1,15 +1,10 @@
 #include "data/augment/warp_to_tensor.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <utility>
-#include <vector>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -17,6 +12,7 @@
 #include "core/status.h"
 #include "core/torch_status.h"
 #include "data/augment/common.h"
+#include "data/augment/plane_rows.h"
 
 namespace fauna {
 namespace {
@@ -37,32 +33,6 @@ int Reflect101(int64_t i, int n) {
   i %= period;
   if (i < 0) i += period;
   return static_cast<int>(i < n ? i : period - i);
-}
-
-struct Output {
-  float* plane[3];
-};
-
-Output Row(float* out, int y, int cols, int64_t plane) {
-  float* red = out + static_cast<int64_t>(y) * cols;
-  return {{red, red + plane, red + 2 * plane}};
-}
-
-// A destination at least this large is written with streaming (non-temporal) stores: a loader's
-// batch of 224 px images is tens of MB, far past the caches, and nothing reads it again before the
-// batch is handed over, so reading each cache line in before writing it only costs bandwidth.
-// Streaming lifted cached loading from 14,600 to 16,700 images/s (bench/loader_bench, 2 workers);
-// small destinations, which stay in cache for their reader, keep ordinary stores.
-constexpr int64_t kStreamingBytes = 256 << 10;
-
-// Copies one row of a plane from the line buffer to the destination with streaming stores.
-void StreamRow(const float* from, float* to, int n) {
-  int x = 0;
-#if defined(__SSE2__)
-  for (; x < n && (reinterpret_cast<uintptr_t>(to + x) & 15) != 0; ++x) to[x] = from[x];
-  for (; x + 4 <= n; x += 4) _mm_stream_ps(to + x, _mm_loadu_ps(from + x));
-#endif
-  std::memcpy(to + x, from + x, sizeof(float) * static_cast<size_t>(n - x));
 }
 
 // Narrows [*begin, *end) to the pixels x whose fixed-point source coordinate
@@ -90,17 +60,11 @@ void WarpNearest(const cv::Mat& rgb, const cv::Matx23d& inverse, Border border,
   const auto& table = levels.value;
   const int rows = rgb.rows;
   const int cols = rgb.cols;
-  const int64_t plane = static_cast<int64_t>(rows) * cols;
   const int64_t step_x = Fixed(inverse(0, 0));
   const int64_t step_y = Fixed(inverse(1, 0));
-  // Streaming: each row is made in a small buffer that stays in L1, then streamed out plane by
-  // plane. Otherwise rows are written in place.
-  const bool streaming = 3 * plane * static_cast<int64_t>(sizeof(float)) >= kStreamingBytes;
-  std::vector<float> line(streaming ? 3 * static_cast<size_t>(cols) : 0);
+  PlaneRowWriter writer(out, rows, cols);
   for (int y = 0; y < rows; ++y) {
-    const Output target = Row(out, y, cols, plane);
-    const Output row =
-        streaming ? Output{{line.data(), line.data() + cols, line.data() + 2 * cols}} : target;
+    const std::array<float*, 3> row = writer.Row(y);
     // Half a pixel added, so that the shift rounds to the nearest pixel.
     const int64_t start_x = Fixed(inverse(0, 1) * y + inverse(0, 2) + 0.5);
     const int64_t start_y = Fixed(inverse(1, 1) * y + inverse(1, 2) + 0.5);
@@ -116,14 +80,14 @@ void WarpNearest(const cv::Mat& rgb, const cv::Matx23d& inverse, Border border,
       int64_t sy = source_y(x);
       if (sx < 0 || sy < 0 || sx >= cols || sy >= rows) {
         if (border == Border::kConstant) {
-          for (int c = 0; c < 3; ++c) row.plane[c][x] = table[c][0];
+          for (int c = 0; c < 3; ++c) row[c][x] = table[c][0];
           return;
         }
         sx = Reflect101(sx, cols);
         sy = Reflect101(sy, rows);
       }
       const uint8_t* pixel = rgb.ptr<uint8_t>(static_cast<int>(sy)) + 3 * sx;
-      for (int c = 0; c < 3; ++c) row.plane[c][x] = table[c][pixel[c]];
+      for (int c = 0; c < 3; ++c) row[c][x] = table[c][pixel[c]];
     };
     // The pixels whose source is inside the image form one run [inner_begin, inner_end) (the
     // source moves along a line); it is found in doubles, then narrowed until both of its ends
@@ -142,18 +106,13 @@ void WarpNearest(const cv::Mat& rgb, const cv::Matx23d& inverse, Border border,
     for (int x = inner_begin; x < inner_end; ++x, fx += step_x, fy += step_y) {
       const uint8_t* pixel = data + static_cast<size_t>(fy >> kFractionBits) * stride +
                              3 * static_cast<size_t>(fx >> kFractionBits);
-      row.plane[0][x] = table[0][pixel[0]];
-      row.plane[1][x] = table[1][pixel[1]];
-      row.plane[2][x] = table[2][pixel[2]];
+      row[0][x] = table[0][pixel[0]];
+      row[1][x] = table[1][pixel[1]];
+      row[2][x] = table[2][pixel[2]];
     }
     for (int x = inner_end; x < cols; ++x) edge(x);
-    if (streaming) {
-      for (int c = 0; c < 3; ++c) StreamRow(row.plane[c], target.plane[c], cols);
-    }
+    writer.Store(y);
   }
-#if defined(__SSE2__)
-  if (streaming) _mm_sfence();  // Streaming stores are weakly ordered: finish them here.
-#endif
 }
 
 }  // namespace

@@ -1,0 +1,47 @@
+// Where a conversion kernel writes the rows of a [3, rows, cols] float destination (a CHW image).
+//
+// A large destination is written through a row buffer that stays in L1 and is then copied out
+// with streaming (non-temporal) stores. A loader's batch of 224 px images is tens of MB, far past
+// the caches, and nothing reads it before the batch is handed over, so reading each cache line in
+// before overwriting it only costs memory bandwidth: streaming lifted cached loading from 14,600
+// to 16,700 images/s (bench/loader_bench, 2 workers). A small destination, which stays in cache
+// for whoever reads it next, is written in place.
+#ifndef FAUNA_DATA_AUGMENT_PLANE_ROWS_H_
+#define FAUNA_DATA_AUGMENT_PLANE_ROWS_H_
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace fauna {
+
+class PlaneRowWriter {
+ public:
+  // Destinations of at least this many bytes are streamed.
+  static constexpr int64_t kStreamingBytes = 256 << 10;
+
+  PlaneRowWriter(float* destination, int rows, int cols);
+  // Makes the streaming stores visible to other threads before the destination is handed on.
+  ~PlaneRowWriter();
+  PlaneRowWriter(const PlaneRowWriter&) = delete;
+  PlaneRowWriter& operator=(const PlaneRowWriter&) = delete;
+
+  bool streaming() const { return !line_.empty(); }
+
+  // Row y of the red, green and blue planes, to fill with cols values each, then Store(y).
+  std::array<float*, 3> Row(int y);
+  // Writes row y out, when Row(y) gave the buffer.
+  void Store(int y);
+
+ private:
+  std::array<float*, 3> Destination(int y) const;
+
+  float* destination_;
+  int cols_;
+  int64_t plane_;
+  std::vector<float> line_;  // Empty unless streaming.
+};
+
+}  // namespace fauna
+
+#endif  // FAUNA_DATA_AUGMENT_PLANE_ROWS_H_
