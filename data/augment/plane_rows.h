@@ -2,10 +2,13 @@
 //
 // A large destination is written through a row buffer that stays in L1 and is then copied out
 // with streaming (non-temporal) stores. A loader's batch of 224 px images is tens of MB, far past
-// the caches, and nothing reads it before the batch is handed over, so reading each cache line in
-// before overwriting it only costs memory bandwidth: streaming lifted cached loading from 14,600
-// to 16,700 images/s (bench/loader_bench, 2 workers). A small destination, which stays in cache
-// for whoever reads it next, is written in place.
+// the caches, and nothing reads it before the batch is handed over: ordinary stores read each
+// cache line in before overwriting it, and push the source images out of the cache. Measured on
+// cached epochs (bench/loader_bench, 2 workers, three runs each, steady epochs): flip + nearest
+// rotation 15,100-15,500 -> 17,900-18,500 images/s; no augmentation 23,000-23,900 -> 24,500-25,300.
+// It costs where there is no contention: one thread converting alone is 10-15% slower streamed
+// (bench/augment_bench, threads:1). A small destination, which stays in cache for whoever reads it
+// next, is written in place.
 #ifndef FAUNA_DATA_AUGMENT_PLANE_ROWS_H_
 #define FAUNA_DATA_AUGMENT_PLANE_ROWS_H_
 
