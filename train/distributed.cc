@@ -443,7 +443,14 @@ absl::StatusOr<std::unique_ptr<DistributedContext>> DistributedContext::Connect(
                        "only " + std::to_string(joined) + " of " + world + " ranks joined in time");
       }
       std::this_thread::sleep_for(kRendezvousPoll);
-      joined = state->store->add(kJoinedKey, 0);
+      try {
+        joined = state->store->add(kJoinedKey, 0);
+      } catch (const std::exception& e) {
+        // Rank 0 hosts the store: it gave up waiting (its deadline came a little earlier) or died.
+        return failure(absl::StatusCode::kUnavailable,
+                       "rank 0 stopped hosting the job while only " + std::to_string(joined) +
+                           " of " + world + " ranks had joined (" + ExceptionText(e) + ")");
+      }
     }
     if (joined > options.world_size) {
       return failure(absl::StatusCode::kFailedPrecondition,
