@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 // libjpeg's internal interfaces (installed with libjpeg62-turbo-dev): the entropy decoder that
@@ -72,6 +73,8 @@ bool BuildTable(const JHUFF_TBL& source, bool is_ac, HuffmanTable* table) {
   int code = 0;
   int index = 0;
   for (int length = 1; length <= 16; ++length) {
+    // The codes of each length must fit in it, and none may be all ones (libjpeg's rule).
+    if (code + source.bits[length] >= (1 << length)) return false;
     table->symbol_offset[length] = index - code;
     for (int i = 0; i < source.bits[length]; ++i, ++index, ++code) {
       const int symbol = source.huffval[index];
@@ -93,7 +96,6 @@ bool BuildTable(const JHUFF_TBL& source, bool is_ac, HuffmanTable* table) {
       }
     }
     table->max_code[length] = source.bits[length] != 0 ? code - 1 : -1;
-    if (code > (1 << length)) return false;  // More codes than this length can hold.
     code <<= 1;
   }
   table->max_code[17] = 0x7fffffff;
@@ -129,9 +131,12 @@ struct FastDecoder {
   HuffmanTable dc_tables[NUM_HUFF_TBLS];
   HuffmanTable ac_tables[NUM_HUFF_TBLS];
   // Per block of an MCU: its tables and its component's index in the scan.
-  const HuffmanTable* block_dc[C_MAX_BLOCKS_IN_MCU] = {};
-  const HuffmanTable* block_ac[C_MAX_BLOCKS_IN_MCU] = {};
-  int block_component[C_MAX_BLOCKS_IN_MCU] = {};
+  // Where an MCU's coefficients go when libjpeg passes no blocks (jpeg_skip_scanlines discards
+  // them that way).
+  JBLOCK discarded[D_MAX_BLOCKS_IN_MCU];
+  const HuffmanTable* block_dc[D_MAX_BLOCKS_IN_MCU] = {};
+  const HuffmanTable* block_ac[D_MAX_BLOCKS_IN_MCU] = {};
+  int block_component[D_MAX_BLOCKS_IN_MCU] = {};
 };
 
 inline uint64_t LoadBigEndian64(const uint8_t* p) {
@@ -198,7 +203,7 @@ boolean DecodeMcu(j_decompress_ptr info, JBLOCKROW* blocks) {
   int bit_count = decoder->bit_count;
   // A code and its value bits are at most 16 + 15 bits: 32 bits in hand cover one symbol.
   for (int b = 0; b < info->blocks_in_MCU; ++b) {
-    JCOEF* block = blocks[b][0];
+    JCOEF* block = blocks != nullptr ? blocks[b][0] : decoder->discarded[b];
     const HuffmanTable& ac = *decoder->block_ac[b];
     if (bit_count < 32) Refill(next, bits, bit_count);
     int length;
@@ -268,9 +273,15 @@ boolean DecodeMcu(j_decompress_ptr info, JBLOCKROW* blocks) {
 void RefuseAnotherScan(j_decompress_ptr info) { ERREXIT(info, JERR_NOTIMPL); }
 
 // Copies the scan at `source` (its `size` bytes) into decoder->data without stuffing, noting
-// where restart intervals start. Returns how many source bytes the scan takes (it ends at a
-// marker other than a restart, or at the end), or 0 for restart markers out of their order.
+// where restart intervals start. Returns how many source bytes the scan takes, up to the marker
+// that ends it; 0 when no marker does (the bytes end first, or the source holds only part of the
+// file) or when restart markers are out of their order.
 size_t Unstuff(const uint8_t* source, size_t size, bool restarts, FastDecoder* decoder) {
+  // A thread keeps the buffer of its largest recent scan, but not much past kKeepBytes.
+  constexpr size_t kKeepBytes = 8 << 20;
+  if (decoder->data.capacity() > kKeepBytes && size + kPaddingBytes <= kKeepBytes) {
+    std::vector<uint8_t>().swap(decoder->data);
+  }
   decoder->data.resize(size + kPaddingBytes);
   decoder->segment_starts.assign(1, 0);
   uint8_t* out = decoder->data.data();
@@ -284,7 +295,9 @@ size_t Unstuff(const uint8_t* source, size_t size, bool restarts, FastDecoder* d
     std::memcpy(out + written, source + i, run);
     written += run;
     i += run;
-    if (marker == nullptr || i + 1 >= size) break;
+    // No marker in sight: the scan runs to the end of the bytes (a truncated file, or a source
+    // that holds only part of it; a last 0xFF's next byte is unknown).
+    if (marker == nullptr || i + 1 >= size) return 0;
     const uint8_t code = source[i + 1];
     if (code == 0x00) {  // A stuffed 0xFF.
       out[written++] = 0xFF;
@@ -301,25 +314,34 @@ size_t Unstuff(const uint8_t* source, size_t size, bool restarts, FastDecoder* d
   }
   std::memset(out + written, 0, kPaddingBytes);
   decoder->data_size = written;
-  return i;
+  return i;  // At the marker that ends the scan.
 }
 
 }  // namespace
 
 bool UseFastHuffmanDecoder(jpeg_decompress_struct* info) {
-  if (info->progressive_mode || info->arith_code || info->data_precision != 8 ||
+  if (info->global_state != DSTATE_SCANNING || info->progressive_mode || info->arith_code ||
+      info->data_precision != 8 ||
       info->comps_in_scan != info->num_components || info->Ss != 0 || info->Se != 63 ||
       info->Ah != 0 || info->Al != 0 || info->input_scan_number != 1 ||
       info->input_iMCU_row != 0 || info->src == nullptr || info->src->bytes_in_buffer == 0) {
     return false;
   }
   thread_local std::unique_ptr<FastDecoder> thread_decoder;
-  if (thread_decoder == nullptr) thread_decoder = std::make_unique<FastDecoder>();
+  try {
+    if (thread_decoder == nullptr) thread_decoder = std::make_unique<FastDecoder>();
+  } catch (const std::bad_alloc&) {
+    return false;  // libjpeg's own decoder needs no more memory.
+  }
   FastDecoder* decoder = thread_decoder.get();
 
   for (int b = 0; b < info->blocks_in_MCU; ++b) {
     const int component = info->MCU_membership[b];
     const jpeg_component_info* c = info->cur_comp_info[component];
+    if (c->dc_tbl_no < 0 || c->dc_tbl_no >= NUM_HUFF_TBLS || c->ac_tbl_no < 0 ||
+        c->ac_tbl_no >= NUM_HUFF_TBLS) {
+      return false;
+    }
     const JHUFF_TBL* dc = info->dc_huff_tbl_ptrs[c->dc_tbl_no];
     const JHUFF_TBL* ac = info->ac_huff_tbl_ptrs[c->ac_tbl_no];
     if (dc == nullptr || ac == nullptr ||
@@ -335,7 +357,12 @@ bool UseFastHuffmanDecoder(jpeg_decompress_struct* info) {
   const uint8_t* source = info->src->next_input_byte;
   const size_t size = info->src->bytes_in_buffer;
   const bool restarts = info->restart_interval != 0;
-  const size_t used = Unstuff(source, size, restarts, decoder);
+  size_t used = 0;
+  try {
+    used = Unstuff(source, size, restarts, decoder);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
   if (used == 0) return false;
   if (restarts) {
     const size_t mcus = static_cast<size_t>(info->MCUs_per_row) * info->MCU_rows_in_scan;

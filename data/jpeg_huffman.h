@@ -21,11 +21,14 @@ namespace fauna {
 // Replaces libjpeg's Huffman decoder for the scan that `info` is about to decode. Call it right
 // after jpeg_start_decompress. Returns false, leaving libjpeg's decoder in place, for what it does
 // not handle: progressive or arithmetic-coded JPEGs, precisions other than 8 bits, a scan without
-// every component, and restart markers missing or out of their order (libjpeg resynchronises).
+// every component, restart markers missing or out of their order (libjpeg resynchronises), and
+// a scan that no marker ends within the source's buffer (a truncated file, or a source such as
+// jpeg_stdio_src that holds only part of the file: use jpeg_mem_src with the whole file).
 //
 // The decoder's state belongs to the calling thread: finish or destroy `info` before the same
-// thread calls this again. A scan that ends early (a marker or the end of the bytes) decodes as
-// zeros after one libjpeg warning, as libjpeg's own decoder does.
+// thread calls this again. A scan whose bits end before its last MCU (a marker comes early)
+// decodes as zeros from there after a libjpeg warning, as libjpeg's own decoder does.
+// jpeg_skip_scanlines works as with libjpeg's decoder.
 bool UseFastHuffmanDecoder(jpeg_decompress_struct* info);
 
 }  // namespace fauna

@@ -112,7 +112,14 @@ struct Decompressor {
   }
 };
 
-void Run(const std::string& bytes, int scale_denom, bool try_fast, Decompressor* state,
+struct DecodeOptions {
+  int scale_denom = 1;
+  bool try_fast = true;
+  int skip_rows = 0;           // Rows passed over with jpeg_skip_scanlines after the first one.
+  bool stdio_source = false;   // Read through jpeg_stdio_src (a 4 KB buffer) instead of memory.
+};
+
+void Run(const std::string& bytes, const DecodeOptions& options, FILE* file, Decompressor* state,
          Decoded* out) {
   jpeg_decompress_struct* info = &state->info;
   info->err = jpeg_std_error(&state->errors.base);
@@ -121,31 +128,53 @@ void Run(const std::string& bytes, int scale_denom, bool try_fast, Decompressor*
   if (setjmp(state->errors.jump) != 0) return;
   jpeg_create_decompress(info);
   state->created = true;
-  jpeg_mem_src(info, reinterpret_cast<const unsigned char*>(bytes.data()),
-               static_cast<unsigned long>(bytes.size()));
+  if (options.stdio_source) {
+    jpeg_stdio_src(info, file);
+  } else {
+    jpeg_mem_src(info, reinterpret_cast<const unsigned char*>(bytes.data()),
+                 static_cast<unsigned long>(bytes.size()));
+  }
   jpeg_read_header(info, TRUE);
   info->out_color_space = JCS_EXT_RGB;
   info->scale_num = 1;
-  info->scale_denom = static_cast<unsigned int>(scale_denom);
+  info->scale_denom = static_cast<unsigned int>(options.scale_denom);
   jpeg_start_decompress(info);
-  out->fast = try_fast && UseFastHuffmanDecoder(info);
+  out->fast = options.try_fast && UseFastHuffmanDecoder(info);
   out->width = static_cast<int>(info->output_width);
   out->height = static_cast<int>(info->output_height);
   out->rgb.assign(static_cast<size_t>(out->width) * out->height * 3, 0);
   while (info->output_scanline < info->output_height) {
     JSAMPROW row = out->rgb.data() + static_cast<size_t>(info->output_scanline) * out->width * 3;
     jpeg_read_scanlines(info, &row, 1);
+    if (info->output_scanline == 1 && options.skip_rows > 0) {
+      jpeg_skip_scanlines(info, static_cast<JDIMENSION>(options.skip_rows));
+    }
   }
   jpeg_finish_decompress(info);
   out->warnings = state->errors.warnings;
   out->ok = true;
 }
 
-Decoded Decode(const std::string& bytes, int scale_denom, bool try_fast) {
-  Decompressor state;
+Decoded Decode(const std::string& bytes, const DecodeOptions& options) {
+  FILE* file = nullptr;
+  if (options.stdio_source) {
+    file = fmemopen(const_cast<char*>(bytes.data()), bytes.size(), "rb");
+    EXPECT_NE(file, nullptr);
+  }
   Decoded out;
-  Run(bytes, scale_denom, try_fast, &state, &out);
+  {
+    Decompressor state;
+    Run(bytes, options, file, &state, &out);
+  }
+  if (file != nullptr) std::fclose(file);
   return out;
+}
+
+Decoded Decode(const std::string& bytes, int scale_denom, bool try_fast) {
+  DecodeOptions options;
+  options.scale_denom = scale_denom;
+  options.try_fast = try_fast;
+  return Decode(bytes, options);
 }
 
 // Decodes `bytes` with both entropy decoders and expects the same pixels, fauna's taking the scan.
@@ -241,17 +270,20 @@ TEST(FastHuffmanTest, ProgressiveJpegsAreLeftToLibjpeg) {
   EXPECT_FALSE(decoded.fast);
 }
 
-TEST(FastHuffmanTest, ATruncatedScanDecodesLikeLibjpeg) {
+TEST(FastHuffmanTest, AScanThatAMarkerEndsEarlyDecodesLikeLibjpeg) {
   for (unsigned int interval : {0u, 4u}) {
     EncodeOptions options;
     options.restart_interval = interval;
     const std::string bytes = Encode(Texture(96, 80, 3, 12, 9), options);
-    for (size_t keep : {bytes.size() / 2, bytes.size() * 3 / 4, bytes.size() - 2}) {
+    for (size_t keep : {bytes.size() / 2, bytes.size() * 3 / 4, bytes.size() - 40}) {
       SCOPED_TRACE("restart interval " + std::to_string(interval) + ", " +
                    std::to_string(keep) + " bytes");
-      const std::string truncated = bytes.substr(0, keep);
-      const Decoded libjpeg = Decode(truncated, 1, false);
-      const Decoded fast = Decode(truncated, 1, true);
+      // Cut inside the scan, then an end-of-image marker: the scan's bits run out early.
+      std::string cut = bytes.substr(0, keep);
+      if (static_cast<uint8_t>(cut.back()) == 0xFF) cut.pop_back();
+      cut += "\xFF\xD9";
+      const Decoded libjpeg = Decode(cut, 1, false);
+      const Decoded fast = Decode(cut, 1, true);
       ASSERT_TRUE(libjpeg.ok);
       ASSERT_TRUE(fast.ok);
       EXPECT_GT(fast.warnings, 0);
@@ -259,7 +291,44 @@ TEST(FastHuffmanTest, ATruncatedScanDecodesLikeLibjpeg) {
         EXPECT_TRUE(fast.fast);
         EXPECT_TRUE(fast.rgb == libjpeg.rgb);
       }
+      // Cut with no marker after: the scan runs to the end of the bytes, left to libjpeg.
+      const std::string truncated = bytes.substr(0, keep);
+      const Decoded plain = Decode(truncated, 1, false);
+      const Decoded tried = Decode(truncated, 1, true);
+      ASSERT_TRUE(tried.ok);
+      EXPECT_FALSE(tried.fast);
+      EXPECT_TRUE(tried.rgb == plain.rgb);
     }
+  }
+}
+
+TEST(FastHuffmanTest, ASourceHoldingPartOfTheFileIsLeftToLibjpeg) {
+  // jpeg_stdio_src reads 4 KB at a time: the scan does not end inside its first buffer.
+  const std::string bytes = Encode(Texture(200, 160, 3, 12, 12), EncodeOptions{});
+  ASSERT_GT(bytes.size(), 8192u);
+  DecodeOptions options;
+  options.stdio_source = true;
+  const Decoded decoded = Decode(bytes, options);
+  ASSERT_TRUE(decoded.ok);
+  EXPECT_FALSE(decoded.fast);
+  EXPECT_TRUE(decoded.rgb == Decode(bytes, 1, false).rgb);
+}
+
+TEST(FastHuffmanTest, SkippedRowsDecodeLikeLibjpeg) {
+  for (unsigned int interval : {0u, 3u}) {
+    EncodeOptions options;
+    options.restart_interval = interval;
+    const std::string bytes = Encode(Texture(120, 100, 3, 12, 13), options);
+    DecodeOptions skip;
+    skip.skip_rows = 50;  // Past whole MCU rows, which jpeg_skip_scanlines discards undecoded.
+    skip.try_fast = false;
+    const Decoded libjpeg = Decode(bytes, skip);
+    skip.try_fast = true;
+    const Decoded fast = Decode(bytes, skip);
+    ASSERT_TRUE(libjpeg.ok);
+    ASSERT_TRUE(fast.ok);
+    EXPECT_TRUE(fast.fast);
+    EXPECT_TRUE(fast.rgb == libjpeg.rgb);
   }
 }
 

@@ -446,7 +446,9 @@ absl::StatusOr<std::unique_ptr<DistributedContext>> DistributedContext::Connect(
       try {
         joined = state->store->add(kJoinedKey, 0);
       } catch (const std::exception& e) {
-        // Rank 0 hosts the store: it gave up waiting (its deadline came a little earlier) or died.
+        // Rank 0 hosts the store: a lost connection means it gave up waiting (its deadline came a
+        // little earlier) or died. Anything else is reported as any other failure, below.
+        if (options.rank == 0 || ClassifyFailure(e) != absl::StatusCode::kUnavailable) throw;
         return failure(absl::StatusCode::kUnavailable,
                        "rank 0 stopped hosting the job while only " + std::to_string(joined) +
                            " of " + world + " ranks had joined (" + ExceptionText(e) + ")");
