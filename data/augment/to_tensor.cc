@@ -41,6 +41,8 @@ LevelTable MakeLevelTable(const Normalization& normalization) {
   for (int c = 0; c < 3; ++c) {
     const float scale = 1.0f / (255.0f * normalization.std[c]);
     const float bias = -normalization.mean[c] / normalization.std[c];
+    table.scale[c] = scale;
+    table.bias[c] = bias;
     for (int level = 0; level < 256; ++level) table.value[c][level] = level * scale + bias;
   }
   return table;

@@ -35,6 +35,10 @@ absl::Status ValidateNormalization(const Normalization& normalization);
 // stride-3 row, and gives the same floats.
 struct LevelTable {
   float value[3][256];
+  // value[c][x] is float(x) * scale[c] + bias[c], rounded after each step (vector code computes
+  // it so and gets the same floats).
+  float scale[3];
+  float bias[3];
 };
 LevelTable MakeLevelTable(const Normalization& normalization);
 

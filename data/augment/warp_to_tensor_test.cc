@@ -5,6 +5,9 @@
 #include <limits>
 #include <string>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -116,6 +119,26 @@ TEST(WarpToTensorInto, NearestTakesEachPixelsOwnSource) {
       EXPECT_EQ(DifferentPixels(Fused(image, flip), NearestByHand(image, flip)), 0);
     }
   }
+}
+
+TEST(WarpToTensorInto, ReadsNothingPastTheImagesLastByte) {
+  // The image ends where a page ends, and the next page cannot be read: a read of one byte too
+  // many (a 4-byte load at the last pixel) would crash the test.
+  const long page = sysconf(_SC_PAGESIZE);
+  void* pages = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(pages, MAP_FAILED);
+  ASSERT_EQ(mprotect(static_cast<char*>(pages) + page, page, PROT_NONE), 0);
+  const cv::Mat source = Noise(37, 29, 4);
+  const size_t bytes = source.total() * 3;
+  cv::Mat at_the_edge(29, 37, CV_8UC3, static_cast<char*>(pages) + page - bytes);
+  source.copyTo(at_the_edge);
+  for (double degrees : {180.0 + 1e-3, 177.0, 183.0}) {
+    SCOPED_TRACE(degrees);
+    const AffineWarp warp = RotationWarp(at_the_edge.size(), degrees, Border::kReflect,
+                                         Sampling::kNearest);
+    EXPECT_LE(DifferentPixels(Fused(at_the_edge, warp), NearestByHand(source, warp)), 2);
+  }
+  munmap(pages, 2 * page);
 }
 
 TEST(WarpToTensorInto, BordersFillTheCorners) {
