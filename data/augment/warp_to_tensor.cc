@@ -76,13 +76,6 @@ void RunScalar(const uint8_t* data, size_t stride, int64_t fx, int64_t fy, int64
 }
 
 #if FAUNA_WARP_AVX2
-// The same with AVX2, 8 pixels at a time: the 32.32 coordinates in 64-bit lanes (non-negative
-// inside the image, so a logical shift takes the integer part), one 4-byte gather per pixel
-// (its 3 bytes and the next), and the normalisation as float(x) * scale + bias, which gives the
-// table's floats. A group whose gather would read a byte past the image's last pixel
-// (`last_gather` is the largest safe offset) goes one by one. A nearest rotation into batch
-// places (bench/augment_bench): 82 against 97 µs on one thread, 24,000 against 20,300 images/s on
-// two; the rest of the time is writing the 600 KB of floats.
 // The byte offsets of 4 pixels' sources, from their 32.32 coordinates.
 __attribute__((target("avx2"))) inline __m256i SourceOffsets(__m256i x, __m256i y,
                                                              __m256i stride) {
@@ -92,6 +85,13 @@ __attribute__((target("avx2"))) inline __m256i SourceOffsets(__m256i x, __m256i 
                           _mm256_add_epi64(column, _mm256_add_epi64(column, column)));
 }
 
+// The same with AVX2, 8 pixels at a time: the 32.32 coordinates in 64-bit lanes (non-negative
+// inside the image, so a logical shift takes the integer part), one 4-byte gather per pixel
+// (its 3 bytes and the next), and the normalisation as float(x) * scale + bias, which gives the
+// table's floats. A group whose gather would read a byte past the image's last pixel
+// (`last_gather` is the largest safe offset) goes one by one. A nearest rotation into batch
+// places (bench/augment_bench): 82 against 97 µs on one thread, 24,000 against 20,300 images/s on
+// two; the rest of the time is writing the 600 KB of floats.
 __attribute__((target("avx2"))) void RunAvx2(const uint8_t* data, size_t stride,
                                              int64_t last_gather, int64_t fx, int64_t fy,
                                              int64_t step_x, int64_t step_y, int count,
