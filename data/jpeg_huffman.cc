@@ -287,7 +287,10 @@ size_t Unstuff(const uint8_t* source, size_t size, bool restarts, FastDecoder* d
   uint8_t* out = decoder->data.data();
   size_t written = 0;
   size_t i = 0;
-  while (i < size) {
+  while (true) {
+    // No marker in sight: the scan runs to the end of the bytes (a truncated file, or a source
+    // that holds only part of it; a last 0xFF's next byte is unknown).
+    if (i >= size) return 0;
     const void* marker = std::memchr(source + i, 0xFF, size - i);
     const size_t run = marker != nullptr
                            ? static_cast<size_t>(static_cast<const uint8_t*>(marker) - source) - i
@@ -295,8 +298,6 @@ size_t Unstuff(const uint8_t* source, size_t size, bool restarts, FastDecoder* d
     std::memcpy(out + written, source + i, run);
     written += run;
     i += run;
-    // No marker in sight: the scan runs to the end of the bytes (a truncated file, or a source
-    // that holds only part of it; a last 0xFF's next byte is unknown).
     if (marker == nullptr || i + 1 >= size) return 0;
     const uint8_t code = source[i + 1];
     if (code == 0x00) {  // A stuffed 0xFF.

@@ -302,6 +302,18 @@ TEST(FastHuffmanTest, AScanThatAMarkerEndsEarlyDecodesLikeLibjpeg) {
   }
 }
 
+TEST(FastHuffmanTest, BytesEndingRightAfterAStuffedByteAreLeftToLibjpeg) {
+  // Cut just after a stuffed 0xFF 0x00 in the scan: no marker ends it.
+  const std::string bytes = Encode(Texture(96, 80, 3, 30, 14), EncodeOptions{});
+  const size_t stuffed = bytes.find(std::string("\xFF\x00", 2), bytes.size() / 2);
+  ASSERT_NE(stuffed, std::string::npos);
+  const std::string cut = bytes.substr(0, stuffed + 2);
+  const Decoded decoded = Decode(cut, 1, true);
+  ASSERT_TRUE(decoded.ok);
+  EXPECT_FALSE(decoded.fast);
+  EXPECT_TRUE(decoded.rgb == Decode(cut, 1, false).rgb);
+}
+
 TEST(FastHuffmanTest, ASourceHoldingPartOfTheFileIsLeftToLibjpeg) {
   // jpeg_stdio_src reads 4 KB at a time: the scan does not end inside its first buffer.
   const std::string bytes = Encode(Texture(200, 160, 3, 12, 12), EncodeOptions{});

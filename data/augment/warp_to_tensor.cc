@@ -85,7 +85,7 @@ __attribute__((target("avx2"))) inline __m256i SourceOffsets(__m256i x, __m256i 
                           _mm256_add_epi64(column, _mm256_add_epi64(column, column)));
 }
 
-// The same with AVX2, 8 pixels at a time: the 32.32 coordinates in 64-bit lanes (non-negative
+// RunScalar's work with AVX2, 8 pixels at a time: the 32.32 coordinates in 64-bit lanes (non-negative
 // inside the image, so a logical shift takes the integer part), one 4-byte gather per pixel
 // (its 3 bytes and the next), and the normalisation as float(x) * scale + bias, which gives the
 // table's floats. A group whose gather would read a byte past the image's last pixel
