@@ -127,7 +127,6 @@ struct FastDecoder {
   int bit_count = 0;
 
   int last_dc[MAX_COMPS_IN_SCAN] = {};
-  bool warned = false;
   HuffmanTable dc_tables[NUM_HUFF_TBLS];
   HuffmanTable ac_tables[NUM_HUFF_TBLS];
   // Per block of an MCU: its tables and its component's index in the scan.
@@ -256,8 +255,7 @@ boolean DecodeMcu(j_decompress_ptr info, JBLOCKROW* blocks) {
     // libjpeg does. This MCU read zeros past the scan's end, as in libjpeg, but past a restart
     // interval's end it read the next interval's bits, where libjpeg reads zeros.
     decoder->exhausted = true;
-    if (!decoder->warned) {
-      decoder->warned = true;
+    if (!decoder->pub.insufficient_data) {  // Warned once, as libjpeg without restarts.
       decoder->pub.insufficient_data = TRUE;
       WARNMS(info, JWRN_HIT_MARKER);
     }
@@ -376,7 +374,6 @@ bool UseFastHuffmanDecoder(jpeg_decompress_struct* info) {
 
   StartSegment(decoder, 0);
   decoder->restarts_to_go = info->restart_interval;
-  decoder->warned = false;
   decoder->pub.insufficient_data = FALSE;
   decoder->pub.start_pass = RefuseAnotherScan;
   decoder->pub.decode_mcu = DecodeMcu;
