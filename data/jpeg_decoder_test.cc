@@ -1,10 +1,9 @@
 #include "data/jpeg_decoder.h"
+#include "data/jpeg_test_encoder.h"
 
-#include <cstdio>
+#include <cstdint>
 #include <string>
 #include <vector>
-
-#include <jpeglib.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -73,29 +72,10 @@ std::string WithApp1(const std::string& jpeg, const std::string& payload) {
 
 // A 4-component (CMYK) JPEG, written with libjpeg itself since OpenCV cannot.
 std::string CmykJpeg(int rows, int cols) {
-  jpeg_compress_struct info;
-  jpeg_error_mgr errors;
-  info.err = jpeg_std_error(&errors);
-  jpeg_create_compress(&info);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&info, &buffer, &size);
-  info.image_width = cols;
-  info.image_height = rows;
-  info.input_components = 4;
-  info.in_color_space = JCS_CMYK;
-  jpeg_set_defaults(&info);
-  jpeg_start_compress(&info, TRUE);
-  std::vector<unsigned char> row(4 * cols, 100);
-  while (info.next_scanline < info.image_height) {
-    JSAMPROW pointer = row.data();
-    jpeg_write_scanlines(&info, &pointer, 1);
-  }
-  jpeg_finish_compress(&info);
-  jpeg_destroy_compress(&info);
-  std::string bytes(reinterpret_cast<char*>(buffer), size);
-  free(buffer);
-  return bytes;
+  JpegEncodeOptions options;
+  options.quality = 75;
+  return EncodeJpegWithLibjpeg(std::vector<uint8_t>(4 * static_cast<size_t>(rows) * cols, 100),
+                               cols, rows, 4, options);
 }
 
 TEST(DecodeJpegRgb, SamePixelsAsOpenCvAtEveryScale) {

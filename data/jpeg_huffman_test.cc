@@ -1,8 +1,8 @@
 #include "data/jpeg_huffman.h"
+#include "data/jpeg_test_encoder.h"
 
 #include <csetjmp>
 #include <cstdint>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,48 +38,8 @@ Image Texture(int width, int height, int components, int noise, uint32_t seed) {
   return image;
 }
 
-struct EncodeOptions {
-  int quality = 90;
-  int luma_h = 2;  // Luma sampling factors: 2x2 is 4:2:0, 2x1 4:2:2, 1x1 4:4:4.
-  int luma_v = 2;
-  unsigned int restart_interval = 0;
-  bool optimize_coding = false;
-  bool progressive = false;
-};
-
-std::string Encode(const Image& image, const EncodeOptions& options) {
-  jpeg_compress_struct info;
-  jpeg_error_mgr errors;
-  info.err = jpeg_std_error(&errors);
-  jpeg_create_compress(&info);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&info, &buffer, &size);
-  info.image_width = static_cast<JDIMENSION>(image.width);
-  info.image_height = static_cast<JDIMENSION>(image.height);
-  info.input_components = image.components;
-  info.in_color_space = image.components == 3 ? JCS_RGB : JCS_GRAYSCALE;
-  jpeg_set_defaults(&info);
-  jpeg_set_quality(&info, options.quality, TRUE);
-  if (image.components == 3) {
-    info.comp_info[0].h_samp_factor = options.luma_h;
-    info.comp_info[0].v_samp_factor = options.luma_v;
-  }
-  info.restart_interval = options.restart_interval;
-  info.optimize_coding = options.optimize_coding ? TRUE : FALSE;
-  if (options.progressive) jpeg_simple_progression(&info);
-  jpeg_start_compress(&info, TRUE);
-  const int stride = image.width * image.components;
-  while (info.next_scanline < info.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(image.pixels.data() +
-                                        static_cast<size_t>(info.next_scanline) * stride);
-    jpeg_write_scanlines(&info, &row, 1);
-  }
-  jpeg_finish_compress(&info);
-  jpeg_destroy_compress(&info);
-  std::string bytes(reinterpret_cast<const char*>(buffer), size);
-  std::free(buffer);
-  return bytes;
+std::string Encode(const Image& image, const JpegEncodeOptions& options) {
+  return EncodeJpegWithLibjpeg(image.pixels, image.width, image.height, image.components, options);
 }
 
 struct Errors {
@@ -194,7 +154,7 @@ TEST(FastHuffmanTest, SamePixelsAsLibjpegForEverySubsamplingAndScale) {
   const Image image = Texture(203, 157, 3, 12, 1);  // Sides that do not fill whole MCUs.
   for (const auto& [h, v] : std::vector<std::pair<int, int>>{{1, 1}, {2, 1}, {2, 2}, {1, 2}}) {
     for (int quality : {60, 95}) {
-      EncodeOptions options;
+      JpegEncodeOptions options;
       options.quality = quality;
       options.luma_h = h;
       options.luma_v = v;
@@ -210,7 +170,7 @@ TEST(FastHuffmanTest, SamePixelsAsLibjpegForEverySubsamplingAndScale) {
 
 TEST(FastHuffmanTest, SamePixelsForLongCodesAndLargeValues) {
   // Quality 100 on heavy noise: values of up to 10 bits and codes longer than the look-up table.
-  EncodeOptions options;
+  JpegEncodeOptions options;
   options.quality = 100;
   ExpectSameAsLibjpeg(Encode(Texture(128, 96, 3, 120, 2), options), 1);
   options.optimize_coding = true;  // Tables made for the image rather than the standard ones.
@@ -220,14 +180,14 @@ TEST(FastHuffmanTest, SamePixelsForLongCodesAndLargeValues) {
 }
 
 TEST(FastHuffmanTest, SamePixelsForGrayscale) {
-  ExpectSameAsLibjpeg(Encode(Texture(99, 70, 1, 20, 5), EncodeOptions{}), 1);
-  ExpectSameAsLibjpeg(Encode(Texture(99, 70, 1, 20, 5), EncodeOptions{}), 2);
+  ExpectSameAsLibjpeg(Encode(Texture(99, 70, 1, 20, 5), JpegEncodeOptions{}), 1);
+  ExpectSameAsLibjpeg(Encode(Texture(99, 70, 1, 20, 5), JpegEncodeOptions{}), 2);
 }
 
 TEST(FastHuffmanTest, SamePixelsWithRestartMarkers) {
   const Image image = Texture(150, 90, 3, 12, 6);
   for (unsigned int interval : {1u, 3u, 7u, 1000u}) {
-    EncodeOptions options;
+    JpegEncodeOptions options;
     options.restart_interval = interval;
     SCOPED_TRACE("restart interval " + std::to_string(interval));
     ExpectSameAsLibjpeg(Encode(image, options), 1);
@@ -247,7 +207,7 @@ size_t RestartMarker(const std::string& bytes, int n) {
 }
 
 TEST(FastHuffmanTest, RestartMarkersOutOfOrderAreLeftToLibjpeg) {
-  EncodeOptions options;
+  JpegEncodeOptions options;
   options.restart_interval = 2;
   std::string bytes = Encode(Texture(64, 64, 3, 12, 7), options);
   const size_t marker = RestartMarker(bytes, 2);
@@ -263,7 +223,7 @@ TEST(FastHuffmanTest, RestartMarkersOutOfOrderAreLeftToLibjpeg) {
 }
 
 TEST(FastHuffmanTest, ProgressiveJpegsAreLeftToLibjpeg) {
-  EncodeOptions options;
+  JpegEncodeOptions options;
   options.progressive = true;
   const Decoded decoded = Decode(Encode(Texture(64, 48, 3, 12, 8), options), 1, true);
   EXPECT_TRUE(decoded.ok);
@@ -272,7 +232,7 @@ TEST(FastHuffmanTest, ProgressiveJpegsAreLeftToLibjpeg) {
 
 TEST(FastHuffmanTest, AScanThatAMarkerEndsEarlyDecodesLikeLibjpeg) {
   for (unsigned int interval : {0u, 4u}) {
-    EncodeOptions options;
+    JpegEncodeOptions options;
     options.restart_interval = interval;
     const std::string bytes = Encode(Texture(96, 80, 3, 12, 9), options);
     for (size_t keep : {bytes.size() / 2, bytes.size() * 3 / 4, bytes.size() - 40}) {
@@ -304,7 +264,7 @@ TEST(FastHuffmanTest, AScanThatAMarkerEndsEarlyDecodesLikeLibjpeg) {
 
 TEST(FastHuffmanTest, BytesEndingRightAfterAStuffedByteAreLeftToLibjpeg) {
   // Cut just after a stuffed 0xFF 0x00 in the scan: no marker ends it.
-  const std::string bytes = Encode(Texture(96, 80, 3, 30, 14), EncodeOptions{});
+  const std::string bytes = Encode(Texture(96, 80, 3, 30, 14), JpegEncodeOptions{});
   const size_t stuffed = bytes.find(std::string("\xFF\x00", 2), bytes.size() / 2);
   ASSERT_NE(stuffed, std::string::npos);
   const std::string cut = bytes.substr(0, stuffed + 2);
@@ -316,7 +276,7 @@ TEST(FastHuffmanTest, BytesEndingRightAfterAStuffedByteAreLeftToLibjpeg) {
 
 TEST(FastHuffmanTest, ASourceHoldingPartOfTheFileIsLeftToLibjpeg) {
   // jpeg_stdio_src reads 4 KB at a time: the scan does not end inside its first buffer.
-  const std::string bytes = Encode(Texture(200, 160, 3, 12, 12), EncodeOptions{});
+  const std::string bytes = Encode(Texture(200, 160, 3, 12, 12), JpegEncodeOptions{});
   ASSERT_GT(bytes.size(), 8192u);
   DecodeOptions options;
   options.stdio_source = true;
@@ -328,7 +288,7 @@ TEST(FastHuffmanTest, ASourceHoldingPartOfTheFileIsLeftToLibjpeg) {
 
 TEST(FastHuffmanTest, SkippedRowsDecodeLikeLibjpeg) {
   for (unsigned int interval : {0u, 3u}) {
-    EncodeOptions options;
+    JpegEncodeOptions options;
     options.restart_interval = interval;
     const std::string bytes = Encode(Texture(120, 100, 3, 12, 13), options);
     DecodeOptions skip;
@@ -346,7 +306,7 @@ TEST(FastHuffmanTest, SkippedRowsDecodeLikeLibjpeg) {
 
 TEST(FastHuffmanTest, CorruptScansDecodeWithoutCrashing) {
   for (unsigned int interval : {0u, 5u}) {
-    EncodeOptions options;
+    JpegEncodeOptions options;
     options.restart_interval = interval;
     const std::string bytes = Encode(Texture(120, 88, 3, 30, 10), options);
     std::mt19937 random(11);
