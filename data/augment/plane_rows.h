@@ -4,8 +4,9 @@
 // with streaming (non-temporal) stores. A loader's batch of 224 px images is tens of MB, far past
 // the caches, and nothing reads it before the batch is handed over: ordinary stores read each
 // cache line in before overwriting it, and push the source images out of the cache. Measured on
-// cached epochs (bench/loader_bench, 2 workers, three runs each, steady epochs): flip + nearest
-// rotation 15,100-15,500 -> 17,900-18,500 images/s; no augmentation 23,000-23,900 -> 24,500-25,300.
+// cached epochs (bench/loader_bench, 2 workers, the steady epochs of three runs each, before the
+// AVX2 warp): flip + nearest rotation 14,500-15,800 -> 16,400-19,400 images/s; no augmentation
+// 22,500-24,000 -> 23,100-25,700.
 // It costs where there is no contention: one thread converting alone is 10-15% slower streamed
 // (bench/augment_bench, threads:1). A small destination, which stays in cache for whoever reads it
 // next, is written in place.
