@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <utility>
@@ -108,6 +109,17 @@ fs::path AbsoluteNormal(const fs::path& path) {
   return absolute;
 }
 
+// The deepest folder that holds both `folder` and `file` (absolute, normal paths).
+fs::path CommonFolder(const fs::path& folder, const fs::path& file) {
+  fs::path common;
+  auto a = folder.begin();
+  const fs::path parent = file.parent_path();
+  for (auto b = parent.begin(); a != folder.end() && b != parent.end() && *a == *b; ++a, ++b) {
+    common /= *a;
+  }
+  return common;
+}
+
 struct Row {
   int64_t line;
   std::string path;
@@ -131,7 +143,8 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);  // UTF-8 byte order mark.
 
   const fs::path manifest_folder = AbsoluteNormal(fs::path(manifest_path).parent_path());
-  const fs::path root = options.root.empty() ? manifest_folder : AbsoluteNormal(options.root);
+  fs::path root = options.root.empty() ? manifest_folder : AbsoluteNormal(options.root);
+  std::string root_origin = options.root.empty() ? "the manifest's folder" : "the root given";
 
   std::vector<Row> rows;
   size_t columns = 0;  // 2 or 3, fixed by the header or the first row.
@@ -147,6 +160,23 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (Trim(line).empty()) continue;
     const std::string where = manifest_path + ":" + std::to_string(line_number) + ": ";
+    const std::string trimmed = Trim(line);
+    if (trimmed[0] == '#') {
+      const std::string comment = Trim(trimmed.substr(1));
+      if (comment.compare(0, std::string(kRootComment).size(), kRootComment) != 0) continue;
+      if (seen_first) {
+        return absl::InvalidArgumentError(where + "a '# " + kRootComment +
+                                          " <folder>' line must come before the rows");
+      }
+      const std::string folder = Trim(comment.substr(std::string(kRootComment).size()));
+      if (folder.empty()) return absl::InvalidArgumentError(where + "'# root:' without a folder");
+      if (options.root.empty()) {  // A root given by the caller wins.
+        const fs::path declared(folder);
+        root = AbsoluteNormal(declared.is_absolute() ? declared : manifest_folder / declared);
+        root_origin = "the manifest's '# root:' line";
+      }
+      continue;
+    }
     absl::StatusOr<std::vector<std::string>> fields = ParseCsvLine(line);
     if (!fields.ok()) {
       return absl::InvalidArgumentError(where + std::string(fields.status().message()));
@@ -184,12 +214,10 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
     const fs::path resolved =
         AbsoluteNormal(given.is_absolute() ? given : manifest_folder / given);
     if (!IsInside(resolved, root) || resolved == root) {
-      return absl::InvalidArgumentError(where + "path " + row.path + " is outside the dataset "
-                                        "folder " + root.string() +
-                                        (options.root.empty() ? " (the manifest's folder; set "
-                                                                "ManifestOptions::root to allow "
-                                                                "another)"
-                                                              : ""));
+      return absl::InvalidArgumentError(
+          where + "path " + row.path + " is outside the dataset folder " + root.string() + " (" +
+          root_origin + "; give the folder the images lie in with --data_root, or as a '# " +
+          kRootComment + " <folder>' line at the top of the manifest)");
     }
     row.path = resolved.string();
     rows.push_back(std::move(row));
@@ -198,6 +226,7 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
 
   auto source = std::unique_ptr<ManifestSource>(new ManifestSource());
   source->manifest_path_ = manifest_path;
+  source->has_split_column_ = columns == 3;
   source->reduce_ = options.reduce;
   std::map<std::string, int64_t> label_of;
   if (options.class_names.empty()) {
@@ -226,6 +255,10 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
   }
   std::set<std::string> splits_present;
   for (const Row& row : rows) {
+    if (columns == 3 && std::find(source->splits_.begin(), source->splits_.end(), row.split) ==
+                            source->splits_.end()) {
+      source->splits_.push_back(row.split);
+    }
     const auto found = label_of.find(row.label);
     if (found == label_of.end()) {
       return absl::InvalidArgumentError(manifest_path + ":" + std::to_string(row.line) +
@@ -268,7 +301,8 @@ absl::Status WriteManifest(const std::string& path, const ImageSource& source,
   }
   const fs::path manifest_folder = AbsoluteNormal(fs::path(path).parent_path());
   const std::vector<std::string>& classes = source.class_names();
-  std::string text = "path,label,split\n";
+  std::string rows;
+  std::optional<fs::path> common;  // The deepest folder holding every image outside the manifest's.
   for (size_t k = 0; k < indices.size(); ++k) {
     if (split_names[k].find_first_of("\r\n") != std::string::npos) {
       return absl::InvalidArgumentError("WriteManifest: split name with a line break");
@@ -296,13 +330,20 @@ absl::Status WriteManifest(const std::string& path, const ImageSource& source,
         return absl::InvalidArgumentError("WriteManifest: item " + item + " has a line break");
       }
       const fs::path absolute = AbsoluteNormal(item);
-      const std::string written = IsInside(absolute, manifest_folder)
-                                      ? absolute.lexically_relative(manifest_folder).string()
-                                      : absolute.string();
-      text += CsvField(written) + "," + CsvField(name) + "," + CsvField(split_names[k]) + "\n";
+      const bool inside = IsInside(absolute, manifest_folder);
+      if (!inside) common = common ? CommonFolder(*common, absolute) : absolute.parent_path();
+      const std::string written =
+          inside ? absolute.lexically_relative(manifest_folder).string() : absolute.string();
+      rows += CsvField(written) + "," + CsvField(name) + "," + CsvField(split_names[k]) + "\n";
     }
   }
-  return WriteFileAtomically(path, text);
+  if (common && common->string().find_first_of("\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError("WriteManifest: a folder name has a line break");
+  }
+  const std::string root_line = common ? "# " + std::string(kRootComment) + " " +
+                                             common->string() + "\n"
+                                       : "";
+  return WriteFileAtomically(path, root_line + "path,label,split\n" + rows);
 }
 
 }  // namespace fauna

@@ -24,8 +24,8 @@ struct ManifestOptions {
   // The classes in label order. Empty: the labels of every row (of every split), sorted. Give the
   // list when the manifest may lack a class, so that labels keep their meaning.
   std::vector<std::string> class_names = {};
-  // The folder every image must lie in; "" means the manifest's folder. Relative paths always
-  // resolve against the manifest's folder.
+  // The folder every image must lie in; "" means the folder the manifest's '# root:' line names,
+  // else the manifest's folder. Relative paths always resolve against the manifest's folder.
   std::string root = "";
   // Passed to ReadImageRgb: decode at 1/reduce of the size (1, 2, 4 or 8).
   int reduce = 1;
@@ -33,8 +33,11 @@ struct ManifestOptions {
 
 // The images of a CSV manifest. Format: one row per image, `path,label` or `path,label,split`
 // (every row alike), after an optional header line `path,label[,split]`; the label is a class
-// name; fields may be quoted ("a, b.jpg", with "" for a quote); blank lines are skipped, a UTF-8
-// byte order mark and CRLF line ends are accepted. Items keep the manifest's order.
+// name; fields may be quoted ("a, b.jpg", with "" for a quote); blank lines and lines starting
+// with '#' are skipped, a UTF-8 byte order mark and CRLF line ends are accepted. Items keep the
+// manifest's order. A `# root: <folder>` line before the rows names the folder the images must lie
+// in (relative to the manifest's folder, or absolute), so that a manifest listing absolute paths,
+// such as a trainer's split.csv, reads back as it is; ManifestOptions::root overrides it.
 //
 // Example (data/splits/afhq.csv):
 //   path,label,split
@@ -66,6 +69,12 @@ class ManifestSource : public ImageSource {
   // The manifest line (1-based) item `index` came from, for messages.
   int64_t line(int64_t index) const { return lines_[index]; }
 
+  // Whether the manifest has a split column (path,label,split).
+  bool has_split_column() const { return has_split_column_; }
+  // The distinct values of the split column over every row (not only the selected split), in
+  // order of first appearance; empty without a split column.
+  const std::vector<std::string>& splits() const { return splits_; }
+
  private:
   ManifestSource() = default;
 
@@ -75,13 +84,18 @@ class ManifestSource : public ImageSource {
   std::vector<std::string> paths_;
   std::vector<int64_t> labels_;
   std::vector<int64_t> lines_;
+  bool has_split_column_ = false;
+  std::vector<std::string> splits_;
 };
+
+// The comment that names the folder a manifest's images lie in: `# root: /data/afhq`.
+inline constexpr char kRootComment[] = "root:";
 
 // Writes a `path,label,split` manifest (with that header) of the items `indices[k]` of `source`,
 // each row's split being `split_names[k]`, in the order given, atomically. Paths are the items'
 // describe() strings made relative to the manifest's folder when the image lies inside it, and
-// absolute otherwise (read such a manifest back with ManifestOptions::root set to the dataset
-// folder). Errors: sizes that differ, an index outside the source, an item that is not a file
+// absolute otherwise; then a `# root: <folder>` line names the deepest folder that holds them all,
+// so ManifestSource::Open reads the manifest back as it is. Errors: sizes that differ, an index outside the source, an item that is not a file
 // (such as an IDX or synthetic item), a field with a line break, an unwritable path.
 //
 // Example:

@@ -25,14 +25,20 @@ struct Resolved {
 };
 
 absl::StatusOr<Resolved> Resolve(const std::string& name, const ModelConfig& config) {
-  bool known = false;
-  for (const ModelInfo& info : ListModels()) known = known || info.name == name;
-  if (!known) {
+  if (FindModel(name) == nullptr) {
     std::string names;
     for (const std::string& n : ModelNames()) names += (names.empty() ? "" : ", ") + n;
     return absl::InvalidArgumentError("unknown model \"" + name + "\" (known: " + names + ")");
   }
   Resolved r;
+  const bool vgg = name.rfind("vgg", 0) == 0;
+  if (!vgg && config.activation != "relu") {
+    return absl::InvalidArgumentError("activation \"" + config.activation +
+                                      "\" is VGG's option; " + name + " has its own (ReLU)");
+  }
+  if (name == "autoencoder" && config.dropout.has_value()) {
+    return absl::InvalidArgumentError("the autoencoder has no dropout to set");
+  }
   if (name.rfind("resnet", 0) == 0) {
     r.kind = Resolved::Kind::kResNet;
     r.resnet = ResNetOptions(std::stoll(name.substr(6)))
@@ -41,7 +47,7 @@ absl::StatusOr<Resolved> Resolve(const std::string& name, const ModelConfig& con
                    .dropout(config.dropout.value_or(0.0))
                    .in_channels(config.in_channels);
     RETURN_IF_ERROR(ValidateResNetOptions(r.resnet));
-  } else if (name.rfind("vgg", 0) == 0) {
+  } else if (vgg) {
     r.kind = Resolved::Kind::kVgg;
     ASSIGN_OR_RETURN(Activation activation, ParseActivation(config.activation));
     r.vgg = VggOptions(std::stoll(name.substr(3, 2)))
@@ -92,11 +98,19 @@ const std::vector<ModelInfo>& ListModels() {
       list->push_back({kEndangeredPrefix + config,
                        "the endangered-animal study's " + config + " CNN (seeds/002)"});
     }
-    list->push_back(
-        {"autoencoder", "the AFHQ study's convolutional autoencoder with an FC bottleneck"});
+    list->push_back({"autoencoder",
+                     "the AFHQ study's convolutional autoencoder with an FC bottleneck",
+                     /*classifier=*/false});
     return list;
   }();
   return *models;
+}
+
+const ModelInfo* FindModel(const std::string& name) {
+  for (const ModelInfo& info : ListModels()) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
 }
 
 std::vector<std::string> ModelNames() {

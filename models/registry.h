@@ -35,7 +35,12 @@ struct ModelInfo {
   std::string name;
   // One line: the architecture and where it comes from.
   std::string description;
+  // Whether forward() gives class logits (false for the autoencoder, which reconstructs images).
+  bool classifier = true;
 };
+
+// The registered model `name`, or nullptr.
+const ModelInfo* FindModel(const std::string& name);
 
 // Every registered model, in a fixed order.
 const std::vector<ModelInfo>& ListModels();
@@ -44,7 +49,8 @@ const std::vector<ModelInfo>& ListModels();
 std::vector<std::string> ModelNames();
 
 // Builds the model `name` with `config`. An unknown name or an invalid option is an
-// invalid-argument error saying which.
+// invalid-argument error saying which; so is an option the model does not have (an activation
+// other than ReLU on a model other than VGG, a dropout on the autoencoder), rather than ignored.
 //
 // Example:
 //   ModelConfig config;

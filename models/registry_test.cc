@@ -24,13 +24,21 @@ ModelConfig TinyConfig(const std::string& name) {
   ModelConfig config;
   config.num_classes = 3;
   config.width = name.rfind("resnet", 0) == 0 ? 0.0625 : 0.03125;
-  config.dropout = 0.0;  // deterministic losses before and after a step
+  if (name != "autoencoder") config.dropout = 0.0;  // deterministic losses before and after a step
   config.image_size = 32;
   config.latent_dim = 8;
   return config;
 }
 
 bool IsAutoencoder(const std::string& name) { return name == "autoencoder"; }
+
+TEST(Registry, FindsModelsAndSaysWhichClassify) {
+  ASSERT_NE(FindModel("resnet50"), nullptr);
+  EXPECT_TRUE(FindModel("resnet50")->classifier);
+  ASSERT_NE(FindModel("autoencoder"), nullptr);
+  EXPECT_FALSE(FindModel("autoencoder")->classifier);
+  EXPECT_EQ(FindModel("alexnet"), nullptr);
+}
 
 TEST(Registry, ListsEveryModel) {
   const std::vector<std::string> expected = {
@@ -174,6 +182,10 @@ TEST(Registry, BadNamesAndOptionsAreClearErrors) {
   full_dropout.dropout = 1.0;
   ModelConfig odd_image;
   odd_image.image_size = 30;
+  ModelConfig tanh;
+  tanh.activation = "tanh";
+  ModelConfig some_dropout;
+  some_dropout.dropout = 0.1;
   for (const Case& c : {Case{"resnet50", zero_width, "width must be > 0"},
                         Case{"vgg16", negative_width, "width must be > 0"},
                         Case{"endangered_model4", zero_width, "width must be > 0"},
@@ -181,7 +193,11 @@ TEST(Registry, BadNamesAndOptionsAreClearErrors) {
                         Case{"vgg11", gelu, "unknown activation \"gelu\""},
                         Case{"resnet18", no_classes, "num_classes"},
                         Case{"endangered_baseline", full_dropout, "dropout"},
-                        Case{"autoencoder", odd_image, "image_size"}}) {
+                        Case{"autoencoder", odd_image, "image_size"},
+                        // Options the model does not have are refused, not ignored.
+                        Case{"resnet18", tanh, "activation \"tanh\" is VGG's option"},
+                        Case{"endangered_model4", tanh, "activation \"tanh\" is VGG's option"},
+                        Case{"autoencoder", some_dropout, "no dropout"}}) {
     absl::StatusOr<Backbone> model = CreateModel(c.name, c.config);
     EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
     EXPECT_TRUE(Contains(std::string(model.status().message()), c.message)) << model.status();

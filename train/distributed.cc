@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <system_error>
 #include <string>
 #include <thread>
 #include <utility>
@@ -28,6 +29,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/exception.h>
+#include <torch/csrc/distributed/c10d/socket.h>
+#include <gloo/common/error.h>
 
 // NCCL: only where LibTorch has CUDA and the NCCL and CUDA headers are on the include path (an
 // official CUDA distribution of LibTorch links NCCL in but ships no nccl.h).
@@ -65,16 +68,6 @@ constexpr char kGlooInterfaceEnv[] = "GLOO_SOCKET_IFNAME";
 
 std::string Ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-bool Contains(const std::string& text, const char* needle) {
-  return text.find(needle) != std::string::npos;
-}
-
 // The first line of an exception's message, without LibTorch's backtrace or Gloo's trailing
 // whitespace.
 std::string ExceptionText(const std::exception& e) {
@@ -86,19 +79,36 @@ std::string ExceptionText(const std::exception& e) {
   return text;
 }
 
-// The kind of a c10d or Gloo failure, from its type where it says, else from its message.
-absl::StatusCode ClassifyFailure(const std::exception& e) {
+// The kind of a c10d or Gloo failure, from the exception's type (and a system error's code),
+// never from its wording: DeadlineExceeded for a timeout, Unavailable for a lost or refused
+// connection, Internal for anything else. Gloo reports a peer that went away and a peer that
+// stopped answering alike (an IoException): `waited_out_timeout` (the call took at least the
+// timeout) tells the second.
+absl::StatusCode ClassifyFailure(const std::exception& e, bool waited_out_timeout = false) {
   if (dynamic_cast<const c10d::TimeoutError*>(&e) != nullptr) {
     return absl::StatusCode::kDeadlineExceeded;
   }
-  const std::string text = Lower(ExceptionText(e));
-  if (Contains(text, "timed out") || Contains(text, "timeout")) {
-    return absl::StatusCode::kDeadlineExceeded;
+  if (dynamic_cast<const ::gloo::IoException*>(&e) != nullptr ||
+      dynamic_cast<const c10d::SocketError*>(&e) != nullptr) {
+    return waited_out_timeout ? absl::StatusCode::kDeadlineExceeded
+                              : absl::StatusCode::kUnavailable;
   }
-  if (Contains(text, "connection") || Contains(text, "broken pipe") || Contains(text, "peer") ||
-      Contains(text, "socket") || Contains(text, "address") || Contains(text, "refused") ||
-      Contains(text, "unreachable")) {
-    return absl::StatusCode::kUnavailable;
+  if (const auto* system = dynamic_cast<const std::system_error*>(&e); system != nullptr) {
+    switch (system->code().value()) {
+      case EAGAIN:  // A socket's receive timeout (TCPStore's SO_RCVTIMEO).
+      case ETIMEDOUT:
+        return absl::StatusCode::kDeadlineExceeded;
+      case ECONNRESET:
+      case ECONNREFUSED:
+      case ECONNABORTED:
+      case EPIPE:
+      case ENOTCONN:
+      case EHOSTUNREACH:
+      case ENETUNREACH:
+        return absl::StatusCode::kUnavailable;
+      default:
+        break;
+    }
   }
   return absl::StatusCode::kInternal;
 }
@@ -323,10 +333,11 @@ struct DistributedContext::State {
                                            std::string(failure.message()) + ")");
     }
     absl::Status status;
+    const Clock::time_point start = Clock::now();
     try {
       status = fn();
     } catch (const std::exception& e) {
-      const absl::StatusCode code = ClassifyFailure(e);
+      const absl::StatusCode code = ClassifyFailure(e, Clock::now() - start >= options.timeout);
       std::string message = Prefix() + operation + " failed: ";
       if (code == absl::StatusCode::kInternal) {
         message += ExceptionText(e);
@@ -485,7 +496,7 @@ absl::StatusOr<std::unique_ptr<DistributedContext>> DistributedContext::Connect(
                      "the first all-reduce summed to " + std::to_string(one.cpu().item<float>()));
     }
   } catch (const std::exception& e) {
-    absl::StatusCode code = ClassifyFailure(e);
+    absl::StatusCode code = ClassifyFailure(e, Clock::now() >= deadline);
     if (code == absl::StatusCode::kInternal) code = absl::StatusCode::kUnavailable;
     return failure(code, stage + " failed: " + ExceptionText(e));
   }
@@ -504,7 +515,17 @@ absl::Status DistributedContext::BroadcastParameters(torch::nn::Module& module) 
   if (state_->group == nullptr) return absl::OkStatus();
   std::vector<at::Tensor> tensors = module.parameters(/*recurse=*/true);
   for (const at::Tensor& buffer : module.buffers(/*recurse=*/true)) tensors.push_back(buffer);
-  const std::string operation = "broadcast of parameters";
+  return BroadcastFromRankZero("broadcast of parameters", tensors);
+}
+
+absl::Status DistributedContext::BroadcastBuffers(torch::nn::Module& module) {
+  if (state_->group == nullptr) return absl::OkStatus();
+  std::vector<at::Tensor> tensors = module.buffers(/*recurse=*/true);
+  return BroadcastFromRankZero("broadcast of buffers", tensors);
+}
+
+absl::Status DistributedContext::BroadcastFromRankZero(const std::string& operation,
+                                                       std::vector<at::Tensor>& tensors) {
   return state_->Run(operation, [&]() -> absl::Status {
     // Rank 0's structure, then how many ranks differ from it: both collectives run on every rank,
     // so a mismatch is an error everywhere instead of a hang.

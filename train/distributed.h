@@ -1,5 +1,6 @@
 // Data-parallel training on c10d: a rendezvous of N processes (one per GPU or machine), the
-// initial broadcast of rank 0's weights, and the averaging of gradients after every backward pass.
+// initial broadcast of rank 0's weights, the averaging of gradients after every backward pass, and
+// the broadcast of rank 0's buffers before every evaluation.
 // Gloo carries the collectives on the CPU; NCCL on CUDA devices where LibTorch has CUDA.
 #ifndef FAUNA_TRAIN_DISTRIBUTED_H_
 #define FAUNA_TRAIN_DISTRIBUTED_H_
@@ -90,6 +91,13 @@ class DistributedContext {
   // InvalidArgument error on every rank.
   absl::Status BroadcastParameters(torch::nn::Module& module);
 
+  // Copies rank 0's buffers (batch norm's running statistics) into `module` on every rank, as
+  // PyTorch DDP's broadcast_buffers does: each rank's statistics drift apart during training, since
+  // each sees only its part of every batch. The trainer calls it before every evaluation and
+  // checkpoint, so that all ranks evaluate, keep and save the same model. Checks structure as
+  // BroadcastParameters does.
+  absl::Status BroadcastBuffers(torch::nn::Module& module);
+
   // Replaces the gradient of every parameter that requires one with the average over the ranks.
   // A parameter whose gradient is undefined on a rank counts as a zero gradient there; one that is
   // undefined on every rank stays undefined. One all-reduce per dtype over a flattened bucket.
@@ -105,6 +113,8 @@ class DistributedContext {
  private:
   struct State;
   explicit DistributedContext(std::unique_ptr<State> state);
+  // Checks that all ranks hold `tensors` of the same structure, then copies rank 0's values.
+  absl::Status BroadcastFromRankZero(const std::string& operation, std::vector<at::Tensor>& tensors);
 
   std::unique_ptr<State> state_;
 };

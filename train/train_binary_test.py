@@ -137,7 +137,12 @@ class TrainBinaryTest(unittest.TestCase):
                                (["--model=alexnet"], "alexnet"),
                                (["--data=/no/such/folder"], "/no/such/folder"),
                                (["--batch_size=0"], "--batch_size"),
-                               (["--rank=2"], "rank")):
+                               (["--rank=2"], "rank"),
+                               (["--model=autoencoder"], "--model=autoencoder is not a classifier"),
+                               (["--model=resnet18", "--activation=tanh"],
+                                "--activation=tanh applies to VGG models only"),
+                               (["--evaluate=" + os.path.join(TMP, "none.safetensors")],
+                                "none.safetensors")):
             done = subprocess.run(command("endangered_model4", os.path.join(TMP, "bad"), *flags),
                                   capture_output=True, text=True)
             self.assertEqual(done.returncode, 1, flags)
@@ -183,6 +188,45 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertLessEqual(abs(single["test_acc"] - pair["test_acc"]),
                              max(1.0 / single["test_count"],
                                  abs(single["test_acc"] - two_threads["test_acc"])) + 1e-9)
+
+    def test_two_processes_with_batch_norm_report_what_their_saved_weights_score(self):
+        # endangered_model4 has batch norm: each rank's running statistics see only its half of
+        # every batch, so without rank 0's buffers broadcast before each evaluation the ranks
+        # would validate different models and the saved weights would not score what was
+        # reported.
+        flags = ("--epochs=2", "--batch_size=16")
+        port = str(free_port())
+        pair_dir = os.path.join(TMP, "pair_bn")
+        processes = [subprocess.Popen(
+            command("endangered_model4", pair_dir, *flags) +
+            ["--world_size=2", "--rank=%d" % rank, "--master_port=" + port,
+             "--dist_timeout_s=60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
+        for process in processes:
+            _, stderr = process.communicate(timeout=300)
+            self.assertEqual(process.returncode, 0, stderr[-2000:])
+        with open(os.path.join(pair_dir, "results.json")) as f:
+            pair = json.load(f)
+        self.assertEqual(pair["world_size"], 2)
+
+        eval_dir = os.path.join(TMP, "pair_bn_eval")
+        done = subprocess.run(command("endangered_model4", eval_dir, *flags) +
+                              ["--evaluate=" + os.path.join(pair_dir, "model.safetensors")],
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.assertIn("test accuracy", done.stdout)
+        with open(os.path.join(eval_dir, "evaluation.json")) as f:
+            evaluation = json.load(f)
+        self.assertEqual(evaluation["test_count"], pair["test_count"])
+        self.assertEqual(evaluation["test_acc"], pair["test_acc"])
+        self.assertEqual(evaluation["val_acc"], pair["best"]["val_acc"])
+        # One process sums the losses in another order than two.
+        self.assertAlmostEqual(evaluation["test_loss"], pair["test_loss"],
+                               delta=1e-5 * max(1.0, abs(pair["test_loss"])))
+        self.assertAlmostEqual(evaluation["val_loss"], pair["best"]["val_loss"],
+                               delta=1e-5 * max(1.0, abs(pair["best"]["val_loss"])))
+        self.assertEqual(evaluation["test_confusion"]["counts"],
+                         pair["test_confusion"]["counts"])
 
     def test_a_dead_rank_makes_the_other_exit(self):
         port = str(free_port())

@@ -66,6 +66,9 @@ DEFINE_string(activation, "relu", "VGG's activation: relu, tanh, sigmoid or line
 DEFINE_string(init_weights, "", "Start from these weights (safetensors or torch.save'd dict); "
                                 "the head is re-initialised for the dataset's classes.");
 DEFINE_int64(freeze_backbone_epochs, 0, "Train only the head for this many first epochs.");
+DEFINE_string(evaluate, "", "Train nothing: evaluate these weights (a run's model.safetensors, "
+                            "with the flags it was trained with) on the val and test parts and "
+                            "write <run_dir>/evaluation.json.");
 // Optimisation.
 DEFINE_string(optimizer, "adam", "adam or sgd.");
 DEFINE_double(lr, 1e-3, "Learning rate.");
@@ -98,12 +101,59 @@ std::string CacheDir() {
   return DefaultRunDir("cache");
 }
 
+// Refuses, before any work, model flags that the model would not use or that cannot train.
+absl::Status CheckModelFlags() {
+  const ModelInfo* info = FindModel(FLAGS_model);
+  if (info == nullptr) return CreateModel(FLAGS_model).status();  // Lists the known names.
+  if (!info->classifier) {
+    return absl::InvalidArgumentError("--model=" + FLAGS_model + " is not a classifier (" +
+                                      info->description + "); the trainer trains classifiers: "
+                                      "resnet*, vgg*, endangered_*");
+  }
+  if (FLAGS_model.rfind("vgg", 0) != 0 && FLAGS_activation != "relu") {
+    return absl::InvalidArgumentError("--activation=" + FLAGS_activation +
+                                      " applies to VGG models only; --model=" + FLAGS_model +
+                                      " has ReLU");
+  }
+  if (FLAGS_world_size > 1 && !FLAGS_evaluate.empty()) {
+    return absl::InvalidArgumentError("--evaluate runs on one process, not --world_size=" +
+                                      std::to_string(FLAGS_world_size));
+  }
+  return absl::OkStatus();
+}
+
+// --evaluate: the loss, accuracy and confusion matrix of saved weights on the val and test parts,
+// printed and written to <run_dir>/evaluation.json.
+absl::Status EvaluateWeights(Backbone model, const TrainingData& data, const std::string& run_dir,
+                             const Runtime& runtime) {
+  RETURN_IF_ERROR(LoadWeights(*model, FLAGS_evaluate).status());
+  model->to(runtime.device);
+  nlohmann::json evaluation = {{"weights", FLAGS_evaluate}, {"class_names", data.class_names}};
+  for (const auto& [name, part] : {std::pair<const char*, const DataPart*>{"val", &data.val},
+                                   {"test", &data.test}}) {
+    ASSIGN_OR_RETURN(Evaluation result, Evaluate(model, *part, data.class_names,
+                                                 FLAGS_batch_size, FLAGS_workers,
+                                                 runtime.device));
+    evaluation[std::string(name) + "_loss"] = result.loss;
+    evaluation[std::string(name) + "_acc"] = result.accuracy;
+    evaluation[std::string(name) + "_count"] = result.count;
+    evaluation[std::string(name) + "_confusion"] = result.confusion.ToJson();
+    std::printf("%s: %s accuracy %.4f, loss %.6f on %lld images\n", FLAGS_evaluate.c_str(), name,
+                result.accuracy, result.loss, static_cast<long long>(result.count));
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/evaluation.json",
+                                      ReplaceNonFinite(evaluation).dump(2) + "\n"));
+  std::printf("evaluation: %s/evaluation.json\n", run_dir.c_str());
+  return absl::OkStatus();
+}
+
 absl::Status Run(const std::string& command) {
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
   // OpenCV only runs inside the loader's workers, which are the data side's parallelism; its own
   // thread pool (TBB) would only compete with LibTorch's threads for the cores.
   cv::setNumThreads(1);
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
+  RETURN_IF_ERROR(CheckModelFlags());
   const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
   const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;
   const int64_t cap = FLAGS_max_epochs > 0 ? FLAGS_max_epochs : scale.max_epochs;
@@ -117,6 +167,8 @@ absl::Status Run(const std::string& command) {
   distributed_options.timeout = std::chrono::milliseconds(int64_t{FLAGS_dist_timeout_s} * 1000);
   RETURN_IF_ERROR(ValidateDistributedOptions(distributed_options));
   const bool primary = FLAGS_rank == 0;
+  // Only a training run's primary writes the split and the configuration into the run folder.
+  const bool writes_run = primary && FLAGS_evaluate.empty();
 
   const std::string run_dir = FLAGS_run_dir.empty() ? DefaultRunDir(FLAGS_name) : FLAGS_run_dir;
   std::error_code error;
@@ -145,7 +197,7 @@ absl::Status Run(const std::string& command) {
   data_options.seed = runtime.seed;
   data_options.threads = runtime.threads;
   ASSIGN_OR_RETURN(TrainingData data,
-                   OpenTrainingData(data_options, primary ? run_dir + "/split.csv" : ""));
+                   OpenTrainingData(data_options, writes_run ? run_dir + "/split.csv" : ""));
   const int64_t num_classes = static_cast<int64_t>(data.class_names.size());
 
   ModelConfig model_config;
@@ -155,6 +207,7 @@ absl::Status Run(const std::string& command) {
   model_config.activation = FLAGS_activation;
   model_config.image_size = image_size;
   ASSIGN_OR_RETURN(Backbone model, CreateModel(FLAGS_model, model_config));
+  if (!FLAGS_evaluate.empty()) return EvaluateWeights(model, data, run_dir, runtime);
   if (!FLAGS_init_weights.empty()) {
     LoadOptions load_options;
     load_options.reinit_prefixes = {model->head_name()};
@@ -213,7 +266,7 @@ absl::Status Run(const std::string& command) {
                     {"world_size", FLAGS_world_size}};
   options.config["data"].erase("caches");  // Where the caches are is no part of the run.
   options.config["data"].erase("manifest");
-  if (primary) {
+  if (writes_run) {
     nlohmann::json resolved = options.config;
     resolved["threads"] = runtime.threads;
     resolved["device"] = runtime.device.str();

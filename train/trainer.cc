@@ -312,6 +312,9 @@ absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
       if (primary) std::fprintf(stderr, "stopping: %s\n", result.stop_reason.c_str());
       break;
     }
+    // Each rank's batch-norm statistics saw only its part of every batch: take rank 0's, so that
+    // every rank evaluates, keeps as best and checkpoints one and the same model.
+    if (distributed != nullptr) RETURN_IF_ERROR(distributed->BroadcastBuffers(*model));
     ASSIGN_OR_RETURN(Evaluation val, Evaluate(model, data.val, data.class_names, options.batch_size,
                                               options.workers, options.device, distributed));
     record.val_loss = val.loss;

@@ -4,7 +4,10 @@
 // <run_dir>/metrics.jsonl and checkpointed atomically to <run_dir>/checkpoint.pt, so a run killed
 // at any moment resumes (TrainerOptions::resume) and ends with the same numbers as an
 // uninterrupted one. A NaN or Inf loss stops the run cleanly. With a DistributedContext of several
-// ranks, each trains on its part of every batch and gradients are averaged (data parallelism).
+// ranks, each trains on its part of every batch and gradients are averaged (data parallelism);
+// before every evaluation all ranks take rank 0's buffers (batch norm's running statistics), so
+// they validate, keep and save one model, and the reported accuracies are those of the saved
+// weights.
 #ifndef FAUNA_TRAIN_TRAINER_H_
 #define FAUNA_TRAIN_TRAINER_H_
 

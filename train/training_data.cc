@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -72,29 +73,41 @@ absl::StatusOr<SplitItems> OpenManifest(const TrainingDataOptions& options,
                                         const std::vector<double>& fractions) {
   ManifestOptions manifest_options;
   manifest_options.root = options.data_root;
-  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> whole,
+  ASSIGN_OR_RETURN(std::unique_ptr<ManifestSource> whole,
                    ManifestSource::Open(options.data, manifest_options));
+  if (!whole->has_split_column()) return SplitWhole(std::move(whole), fractions, options.seed);
+  const std::vector<std::string>& splits = whole->splits();
+  auto has = [&splits](const char* name) {
+    return std::find(splits.begin(), splits.end(), name) != splits.end();
+  };
+  for (const std::string& split : splits) {
+    if (split != "train" && split != "val" && split != "test") {
+      return absl::InvalidArgumentError("--data=" + options.data + ": split '" + split +
+                                        "' is not train, val or test");
+    }
+  }
+  if (!has("train") || !has("test")) {
+    return absl::InvalidArgumentError("--data=" + options.data +
+                                      ": a manifest's split column needs train and test rows "
+                                      "(val rows are optional: without them val is carved out "
+                                      "of train by --split)");
+  }
   manifest_options.class_names = whole->class_names();
   manifest_options.split = "train";
-  absl::StatusOr<std::unique_ptr<ManifestSource>> train =
-      ManifestSource::Open(options.data, manifest_options);
-  if (!train.ok() && train.status().message().find("no split column") != std::string::npos) {
-    return SplitWhole(std::move(whole), fractions, options.seed);
-  }
-  RETURN_IF_ERROR(train.status());
+  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> train,
+                   ManifestSource::Open(options.data, manifest_options));
   manifest_options.split = "test";
   ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> test,
                    ManifestSource::Open(options.data, manifest_options));
+  if (!has("val")) return SplitWithOwnTest(std::move(train), std::move(test), fractions,
+                                           options.seed);
   manifest_options.split = "val";
-  absl::StatusOr<std::unique_ptr<ManifestSource>> val =
-      ManifestSource::Open(options.data, manifest_options);
-  if (!val.ok()) {  // No val rows: carve val out of train.
-    return SplitWithOwnTest(std::move(*train), std::move(test), fractions, options.seed);
-  }
-  const int64_t n_train = (*train)->size();
-  const int64_t n_val = (*val)->size();
+  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> val,
+                   ManifestSource::Open(options.data, manifest_options));
+  const int64_t n_train = train->size();
+  const int64_t n_val = val->size();
   ASSIGN_OR_RETURN(std::unique_ptr<ConcatSource> all,
-                   ConcatSource::Create({std::move(*train), std::move(*val), test}));
+                   ConcatSource::Create({std::move(train), std::move(val), std::move(test)}));
   SplitItems items;
   items.parts.resize(3);
   for (int64_t i = 0; i < all->size(); ++i) {

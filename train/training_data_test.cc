@@ -1,6 +1,7 @@
 #include "train/training_data.h"
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -110,13 +111,51 @@ TEST(TrainingData, AfhqFolderKeepsItsValAsTestAndWritesARepeatableManifest) {
   EXPECT_EQ(data->test.size, 30);
   EXPECT_EQ(data->description["manifest"], manifest);
 
+  // Re-run as the README says, with nothing but --data=<the written split>.
   options.data = manifest;
-  options.data_root = root;
   absl::StatusOr<TrainingData> again = OpenTrainingData(options, "");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->train.labels, data->train.labels);
+  EXPECT_EQ(again->val.labels, data->val.labels);
   EXPECT_EQ(again->test.size, 30);
   EXPECT_TRUE(Make(again->train, 5, 0)->image.equal(Make(data->train, 5, 0)->image));
+}
+
+TEST(TrainingData, ManifestSplitColumnsAreCheckedByName) {
+  const std::string root = TestTempPath("manifest_splits");
+  WriteAfhq(root, /*per_split=*/12);
+  std::string rows;  // The train/ images as train rows, the val/ images as test rows.
+  int64_t count = 0;
+  for (const char* split : {"train", "val"}) {
+    for (const char* label : {"cat", "dog", "wild"}) {
+      for (const auto& entry : std::filesystem::directory_iterator(root + "/" + split + "/" +
+                                                                   label)) {
+        rows += std::string(split) + "/" + label + "/" + entry.path().filename().string() + "," +
+                label + "," + (std::string(split) == "train" ? "train" : "test") + "\n";
+        ++count;
+      }
+    }
+  }
+  ASSERT_EQ(count, 24);
+  std::ofstream(root + "/no_val.csv") << "path,label,split\n" << rows;
+  TrainingDataOptions options = SmallSynthetic("cache_manifest_splits");
+  options.data = root + "/no_val.csv";
+  options.split = "75/25/0";
+  absl::StatusOr<TrainingData> data = OpenTrainingData(options, "");
+  ASSERT_TRUE(data.ok()) << data.status();  // Val is carved out of train.
+  EXPECT_EQ(data->train.size + data->val.size, 12);
+  EXPECT_GT(data->val.size, 0);
+  EXPECT_EQ(data->test.size, 12);
+
+  std::ofstream(root + "/odd.csv") << "path,label,split\n" << rows << "val/cat/x.png,cat,holdout\n";
+  options.data = root + "/odd.csv";
+  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()),
+              HasSubstr("split 'holdout' is not train, val or test"));
+  std::ofstream(root + "/no_test.csv") << "path,label,split\ntrain/cat/0.png,cat,train\n"
+                                       << "train/dog/1.png,dog,val\n";
+  options.data = root + "/no_test.csv";
+  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()),
+              HasSubstr("needs train and test rows"));
 }
 
 TEST(TrainingData, BadInputIsAClearError) {
