@@ -11,6 +11,7 @@
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
 
+#include "core/flags.h"
 #include "core/runtime.h"
 #include "core/seed.h"
 #include "core/status.h"
@@ -112,6 +113,8 @@ absl::Status Run() {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  fauna::ParseFlags(&argc, &argv,
+                    "fauna's side of the loader benchmark: a class folder of JPEGs loaded from "
+                    "the files, then from the decoded cache (see bench/loader_bench.cc).");
   return fauna::ExitCode(fauna::Run());
 }

@@ -16,6 +16,7 @@
 #include <ATen/ATen.h>
 #include <gflags/gflags.h>
 
+#include "core/flags.h"
 #include "core/runtime.h"
 #include "core/seed.h"
 #include "core/status.h"
@@ -121,6 +122,8 @@ absl::Status Run() {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  fauna::ParseFlags(&argc, &argv,
+                    "Where the time of one image goes in fauna's uncached loader, stage by "
+                    "stage (see bench/loader_stages.cc).");
   return fauna::ExitCode(fauna::Run());
 }

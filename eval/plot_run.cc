@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/flags.h"
 #include "core/metrics_sink.h"
 #include "core/status.h"
 #include "eval/svg_plot.h"
@@ -165,8 +166,8 @@ absl::Status Run(int argc, char** argv) {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
+  fauna::ParseFlags(
+      &argc, &argv,
       "plot_run <run folder or metrics.jsonl>: draws the run's training curves as SVG.");
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   return fauna::ExitCode(fauna::Run(argc, argv));
 }

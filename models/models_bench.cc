@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
+#include "core/flags.h"
 #include "core/status.h"
 #include "models/registry.h"
 
@@ -179,7 +180,9 @@ absl::Status Run() {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  fauna::ParseFlags(&argc, &argv,
+                    "Images per second of the studies' models, forward and training step "
+                    "(see models/models_bench.cc).");
   const absl::Status status = fauna::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "models_bench: %s\n", std::string(status.message()).c_str());

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/flags.h"
 #include "core/metrics_sink.h"
 #include "core/progress.h"
 #include "core/runtime.h"
@@ -142,7 +143,7 @@ absl::Status Run() {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("A small end-to-end run of fauna's core/ (see the file's comment).");
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  fauna::ParseFlags(&argc, &argv,
+                    "A small end-to-end run of fauna's core/ (see the file's comment).");
   return fauna::ExitCode(fauna::GuardTorch("core_demo", fauna::Run));
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the demo end to end on a temporary folder: it must learn (test accuracy well above chance),
-# repeat itself exactly for the same seed, and fail with one clear line on bad flags.
+# repeat itself exactly for the same seed, fail with one clear line on bad flags, and list its own
+# flags (not LibTorch's) for --help.
 set -euo pipefail
 demo="$1"
 out="$TEST_TMPDIR/run"
@@ -21,4 +22,10 @@ if "$demo" --out_dir="$out" --device=tpu >/dev/null 2>"$TEST_TMPDIR/bad"; then
 fi
 [ "$(wc -l <"$TEST_TMPDIR/bad")" -eq 1 ] && grep -q '^error: --device=tpu' "$TEST_TMPDIR/bad" \
   || { echo "bad flag should give one error line, got:"; cat "$TEST_TMPDIR/bad"; exit 1; }
+# --help lists the demo's flags and core/runtime.cc's, none of LibTorch's (see core/flags.h).
+help="$TEST_TMPDIR/help"
+"$demo" --help >"$help" || { echo "--help should exit with 0"; exit 1; }
+grep -q -- '--out_dir (string' "$help" && grep -q -- '--seed (uint64' "$help" \
+  || { echo "--help should list the demo's flags and --seed, got:"; cat "$help"; exit 1; }
+if grep -q 'caffe2_\|torch_jit' "$help"; then echo "--help lists LibTorch's flags"; exit 1; fi
 echo "core_demo: OK (test accuracy $acc)"

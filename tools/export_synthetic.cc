@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "core/cv_status.h"
+#include "core/flags.h"
 #include "core/runtime.h"
 #include "core/status.h"
 #include "data/synthetic_source.h"
@@ -103,7 +104,7 @@ absl::Status Run() {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("Writes the synthetic animal-face set as <out>/<class>/<index>.png");
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  fauna::ParseFlags(&argc, &argv,
+                    "Writes the synthetic animal-face set as <out>/<class>/<index>.png");
   return fauna::ExitCode(fauna::Run());
 }

@@ -27,6 +27,7 @@
 #include <torch/version.h>
 
 #include "core/atomic_file.h"
+#include "core/flags.h"
 #include "core/metrics_sink.h"
 #include "core/runtime.h"
 #include "core/status.h"
@@ -361,9 +362,20 @@ absl::Status Run(const std::string& command) {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("fauna's trainer; see train/train_main.cc and train/recipes/.");
   std::string command;  // For the results file, before gflags removes the flags.
   for (int i = 0; i < argc; ++i) command += (i > 0 ? " " : "") + std::string(argv[i]);
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  fauna::ParseFlags(
+      &argc, &argv, "fauna's trainer; see train/train_main.cc and train/recipes/.",
+      {{"What the run is", {"name", "run_dir", "scale", "resume", "strict", "progress"}},
+       {"Data", {"data", "data_root", "split", "image_size", "synthetic_classes", "synthetic_count",
+                 "synthetic_difficulty", "augment", "normalization", "cache_dir"}},
+       {"Model", {"model", "width", "dropout", "activation", "init_weights",
+                  "freeze_backbone_epochs", "evaluate"}},
+       {"Optimisation", {"optimizer", "lr", "beta1", "beta2", "momentum", "weight_decay",
+                         "lr_decay", "lr_step_epochs", "lr_gamma", "epochs", "max_epochs",
+                         "patience", "batch_size", "workers"}},
+       {"Data parallelism", {"world_size", "rank", "master_addr", "master_port",
+                             "dist_timeout_s"}},
+       {"Runtime", {"device", "seed", "threads"}}});
   return fauna::ExitCode(fauna::GuardTorch("train", [&] { return fauna::Run(command); }));
 }
