@@ -4,6 +4,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#ifdef FAUNA_LIBTORCH_HAS_CUDA
+#include <ATen/ATen.h>
+#include <torch/cuda.h>
+#endif
 
 namespace fauna {
 namespace {
@@ -62,13 +66,35 @@ TEST(ResolveDevice, BadValuesAreInvalidArguments) {
   EXPECT_THAT(std::string(too_far.message()), HasSubstr("only 2 CUDA devices"));
 }
 
-TEST(QueryCuda, AgreesWithItself) {
-  CudaInfo info = QueryCuda();
-  if (!info.compiled) {
-    EXPECT_EQ(info.device_count, 0);
+// What QueryCuda reports must match the LibTorch this test was built against: third_party defines
+// FAUNA_LIBTORCH_HAS_CUDA exactly when it links libtorch_cuda.
+#ifdef FAUNA_LIBTORCH_HAS_CUDA
+TEST(QueryCuda, CountsTheUsableGpus) {
+  const CudaInfo info = QueryCuda();
+  EXPECT_TRUE(info.compiled);
+  ASSERT_EQ(info.device_count, static_cast<int>(torch::cuda::device_count()));
+  // Every device counted holds a tensor; the next index is no device.
+  for (int i = 0; i < info.device_count; ++i) {
+    EXPECT_EQ(at::zeros({1}, at::TensorOptions().device(at::kCUDA, i)).device().index(), i);
   }
-  EXPECT_GE(info.device_count, 0);
+  EXPECT_ANY_THROW(at::zeros({1}, at::TensorOptions().device(at::kCUDA, info.device_count)));
+  EXPECT_EQ(ResolveDevice("cuda:" + std::to_string(info.device_count), info).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
+#else
+TEST(QueryCuda, BuildWithoutCudaHasNoGpuAndSaysSo) {
+  const CudaInfo info = QueryCuda();
+  EXPECT_FALSE(info.compiled);
+  EXPECT_EQ(info.device_count, 0);
+  absl::Status status = ResolveDevice("cuda", info).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--device=cuda: this LibTorch was built "
+                                                       "without CUDA; use --device=cpu"));
+  absl::StatusOr<DeviceChoice> automatic = ResolveDevice("auto", info);
+  ASSERT_TRUE(automatic.ok());
+  EXPECT_EQ(automatic->device, c10::Device(c10::kCPU));
+}
+#endif
 
 }  // namespace
 }  // namespace fauna

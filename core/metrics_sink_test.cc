@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -150,15 +152,27 @@ TEST(MetricsSink, MissingFolderIsNotFound) {
               HasSubstr("folder '" + folder + "' does not exist"));
 }
 
-TEST(MetricsSink, UnwritableFolderIsPermissionDenied) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root may write anywhere";
-  const std::string folder = TempPath("read_only");
-  ASSERT_EQ(::mkdir(folder.c_str(), 0555), 0);
-  absl::StatusOr<MetricsSink> sink = MetricsSink::Open(folder + "/metrics.jsonl");
-  ::chmod(folder.c_str(), 0755);
+// Paths that cannot be opened whoever runs the test (root included, as in CI): a folder that is a
+// regular file, and a file that is a folder.
+TEST(MetricsSink, UnopenablePathIsAClearErrorNamingIt) {
+  const std::string file = TempPath("a_file");
+  WriteAll(file, "not a folder");
+  const std::string under_file = file + "/metrics.jsonl";
+  absl::StatusOr<MetricsSink> sink = MetricsSink::Open(under_file);
+  ASSERT_FALSE(sink.ok());
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(sink.status().message()),
+              HasSubstr("cannot open metrics file '" + under_file + "': " +
+                        std::strerror(ENOTDIR)));
+
+  const std::string folder = TempPath("a_folder");
+  ASSERT_EQ(::mkdir(folder.c_str(), 0755), 0);
+  sink = MetricsSink::Open(folder);
   ::rmdir(folder.c_str());
   ASSERT_FALSE(sink.ok());
-  EXPECT_EQ(sink.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(sink.status().message()),
+              HasSubstr("cannot open metrics file '" + folder + "': " + std::strerror(EISDIR)));
 }
 
 TEST(ReadJsonLines, NamesTheLineOfAMalformedRecord) {

@@ -16,13 +16,15 @@ namespace {
 
 // The stream of DeriveSeed reserved for epoch shuffles; item streams use the item's index.
 constexpr uint64_t kShuffleStream = ~uint64_t{0};
+// SkippedItems keeps the messages of this many items.
+constexpr size_t kMaxSkippedMessages = 100;
 
 }  // namespace
 
 struct Loader::Slot {
   std::optional<Batch> batch;  // Empty when every item was skipped.
   absl::Status status;
-  std::vector<std::string> skipped;
+  std::vector<std::pair<int64_t, std::string>> skipped;  // Dataset index and error of each.
 };
 
 std::vector<int64_t> EpochOrder(int64_t dataset_size, uint64_t seed, int64_t epoch, bool shuffle,
@@ -183,7 +185,7 @@ void Loader::BuildBatch(int64_t batch_index, Slot& slot) {
         slot.status = label.status();
         return;
       }
-      slot.skipped.push_back(std::string(label.status().message()));
+      slot.skipped.emplace_back(index, std::string(label.status().message()));
       continue;
     }
     labels.push_back(*label);
@@ -224,6 +226,7 @@ at::Tensor Loader::BatchBuffer(int64_t items) {
 absl::StatusOr<std::optional<Batch>> Loader::Next() {
   while (true) {
     std::unique_ptr<Slot> slot;
+    std::vector<std::string> first_failures;  // Items of this batch that never failed before.
     {
       std::unique_lock<std::mutex> lock(mutex_);
       if (!started_) return absl::FailedPreconditionError("Loader::Next before StartEpoch");
@@ -240,14 +243,17 @@ absl::StatusOr<std::optional<Batch>> Loader::Next() {
         done_.erase(wanted);
       }
       ++next_to_return_;
-      skipped_.count += static_cast<int64_t>(slot->skipped.size());
-      for (const std::string& message : slot->skipped) {
-        if (skipped_.messages.size() < 100) skipped_.messages.push_back(message);
+      // A bad file fails again every epoch: count and report each item once.
+      for (const auto& [index, message] : slot->skipped) {
+        if (!skipped_indices_.insert(index).second) continue;
+        ++skipped_.count;
+        if (skipped_.messages.size() < kMaxSkippedMessages) skipped_.messages.push_back(message);
+        first_failures.push_back(message);
       }
     }
     work_ready_.notify_all();
     if (!options_.quiet) {
-      for (const std::string& message : slot->skipped) {
+      for (const std::string& message : first_failures) {
         std::fprintf(stderr, "warning: skipped %s\n", message.c_str());
       }
     }

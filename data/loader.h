@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -73,10 +74,11 @@ std::vector<int64_t> EpochOrder(int64_t dataset_size, uint64_t seed, int64_t epo
 // Checks options against a dataset size.
 absl::Status ValidateLoaderOptions(const LoaderOptions& options, int64_t dataset_size);
 
-// Items skipped since the loader was made, each with its error.
+// Items skipped since the loader was made. An item is counted, and warned about, once: the first
+// time it fails, however many epochs it fails in after that.
 struct SkippedItems {
-  int64_t count = 0;
-  std::vector<std::string> messages;  // The first 100.
+  int64_t count = 0;                  // Distinct items (dataset indices) that failed.
+  std::vector<std::string> messages;  // The first error of each of the first 100.
 };
 
 // Example:
@@ -140,6 +142,7 @@ class Loader {
   int64_t next_to_return_ = 0;   // The next batch Next() returns.
   std::map<int64_t, std::unique_ptr<Slot>> done_;  // Built, not yet returned.
   SkippedItems skipped_;
+  std::unordered_set<int64_t> skipped_indices_;  // The items counted in skipped_.
   mutable std::mutex pool_mutex_;
   std::vector<at::Tensor> pool_;  // Batch buffers, reused once free (see BatchBuffer).
   int64_t buffers_made_ = 0;

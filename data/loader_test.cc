@@ -1,7 +1,10 @@
 #include "data/loader.h"
 
-#include <atomic>
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -127,19 +130,56 @@ TEST(Loader, DropLastAndBatchCount) {
   EXPECT_EQ(loader.batches_per_epoch(), 6);
 }
 
+// Long enough never to matter unless the loader is broken (then the wait fails, not hangs).
+constexpr auto kGenerousTimeout = std::chrono::seconds(30);
+
 TEST(Loader, PrefetchIsBounded) {
-  std::atomic<int64_t> made{0};
   LoaderOptions options = Options(2);
   options.prefetch_batches = 2;
-  Loader loader(400, kItemShape, [&](int64_t index, int64_t epoch, const at::Tensor& image) {
-    ++made;
+  constexpr int64_t kItems = 400;  // 50 batches of 8.
+  const int64_t batches = kItems / options.batch_size;
+  // The batch each item lands in, from the epoch's order.
+  std::vector<int64_t> batch_of(kItems);
+  const std::vector<int64_t> order = EpochOrder(kItems, options.seed, 0, true, 0, 1);
+  for (size_t k = 0; k < order.size(); ++k) {
+    batch_of[order[k]] = static_cast<int64_t>(k) / options.batch_size;
+  }
+
+  std::mutex mutex;
+  std::condition_variable item_made;
+  int64_t made = 0;           // Items written so far.
+  int64_t asked = 0;          // Next() calls begun: batch k may be built once k < asked + prefetch.
+  int64_t made_early = 0;     // Items written before their batch was allowed.
+  Loader loader(kItems, kItemShape, [&](int64_t index, int64_t epoch, const at::Tensor& image) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (batch_of[index] >= asked + options.prefetch_batches) ++made_early;
+      ++made;
+    }
+    item_made.notify_all();
     return WriteItem(index, epoch, image);
   }, options);
   ASSERT_TRUE(loader.StartEpoch(0).ok());
-  ASSERT_TRUE(loader.Next().ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  // One batch returned plus at most two built ahead.
-  EXPECT_LE(made.load(), 3 * options.batch_size);
+  for (int64_t b = 0; b < batches; ++b) {
+    // Before Next() call b + 1 the workers may build batches 0 .. b + prefetch - 1 and no more:
+    // wait until they have, then they can only wait for the consumer, so the count is exact.
+    const int64_t allowed = std::min(b + options.prefetch_batches, batches) * options.batch_size;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      ASSERT_TRUE(item_made.wait_for(lock, kGenerousTimeout, [&] { return made >= allowed; }))
+          << "batch " << b << ": " << made << " items made, " << allowed << " expected";
+      ASSERT_EQ(made, allowed) << "batch " << b << ": more items made than prefetch allows";
+      ++asked;
+    }
+    absl::StatusOr<std::optional<Batch>> batch = loader.Next();
+    ASSERT_TRUE(batch.ok() && batch->has_value()) << b;
+    const auto first = order.begin() + b * options.batch_size;
+    EXPECT_EQ((*batch)->indices, std::vector<int64_t>(first, first + options.batch_size));
+  }
+  ASSERT_FALSE(*loader.Next());
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(made_early, 0);
+  EXPECT_EQ(made, kItems);
 }
 
 // Fails items 7, 17, 27, ... after writing -1 into their place.
@@ -163,6 +203,47 @@ TEST(Loader, SkipsFailedItemsAndCountsThem) {
   SkippedItems skipped = loader.skipped();
   EXPECT_EQ(skipped.count, 5);
   EXPECT_THAT(skipped.messages.front(), HasSubstr(".jpg"));
+}
+
+// How many times `needle` occurs in `text`.
+int Occurrences(const std::string& text, const std::string& needle) {
+  int count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(Loader, CountsAndReportsEachBadItemOnceOverEpochs) {
+  const std::set<int64_t> bad = {3, 11, 24, 38, 49};
+  LoaderOptions options = Options(2);
+  options.quiet = false;
+  Loader loader(50, kItemShape, [&bad](int64_t index, int64_t epoch,
+                                       const at::Tensor& image) -> absl::StatusOr<int64_t> {
+    if (bad.count(index) > 0) {
+      return absl::InvalidArgumentError("unreadable_" + std::to_string(index) + ".jpg");
+    }
+    return WriteItem(index, epoch, image);
+  }, options);
+  ::testing::internal::CaptureStderr();
+  for (int64_t epoch : {0, 1, 2}) {
+    int64_t items = 0;
+    for (const Batch& batch : Epoch(loader, epoch)) items += batch.images.size(0);
+    EXPECT_EQ(items, 45) << epoch;  // Still skipped every epoch.
+  }
+  const std::string warnings = ::testing::internal::GetCapturedStderr();
+  SkippedItems skipped = loader.skipped();
+  EXPECT_EQ(skipped.count, 5);
+  EXPECT_EQ(skipped.messages.size(), 5u);
+  std::set<std::string> messages(skipped.messages.begin(), skipped.messages.end());
+  EXPECT_EQ(messages.size(), 5u);
+  // One warning per bad item over the three epochs.
+  EXPECT_EQ(Occurrences(warnings, "warning: skipped "), 5) << warnings;
+  for (int64_t index : bad) {
+    const std::string name = "unreadable_" + std::to_string(index) + ".jpg";
+    EXPECT_EQ(messages.count(name), 1u) << name;
+    EXPECT_EQ(Occurrences(warnings, "warning: skipped " + name + "\n"), 1) << name;
+  }
 }
 
 TEST(Loader, StrictModeFailsOnABadItem) {

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
@@ -12,8 +15,12 @@
 #include "core/atomic_file.h"
 #include "core/seed.h"
 #include "core/test_tmp.h"
+#include "core/named_tensors.h"
+#include "core/status.h"
 #include "models/registry.h"
 #include "models/state_dict.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
 
 namespace fauna {
 namespace {
@@ -146,20 +153,75 @@ TEST(Trainer, NonFiniteLossStopsCleanly) {
   EXPECT_THAT(*metrics, HasSubstr("\"train_loss\":\"NaN\""));
 }
 
+// The weights of the last epoch of the run in `run_dir` (the model of its checkpoint) and the
+// best-on-validation ones kept beside them.
+struct CheckpointWeights {
+  NamedTensors last;
+  NamedTensors best;
+};
+
+absl::StatusOr<CheckpointWeights> ReadCheckpointWeights(const std::string& run_dir,
+                                                        const TrainerOptions& options) {
+  Backbone model = MakeModel();
+  ASSIGN_OR_RETURN(std::unique_ptr<torch::optim::Optimizer> optimizer,
+                   MakeOptimizer(model->parameters(), options.optimizer));
+  ASSIGN_OR_RETURN(CheckpointExtras extras,
+                   LoadCheckpoint(run_dir + "/checkpoint.pt", *model, *optimizer));
+  return CheckpointWeights{StateDict(*model), std::move(extras.best_weights)};
+}
+
+// The names of the tensors that differ between `a` and `b` (in value or shape), and of those in
+// only one of them.
+std::vector<std::string> Differences(const NamedTensors& a, const NamedTensors& b) {
+  std::vector<std::string> names;
+  for (const auto& [name, tensor] : a) {
+    const auto other = b.find(name);
+    if (other == b.end() || !at::equal(tensor, other->second)) names.push_back(name);
+  }
+  for (const auto& [name, tensor] : b) {
+    if (a.count(name) == 0) names.push_back(name);
+  }
+  return names;
+}
+
 TEST(Trainer, EarlyStoppingKeepsTheBestWeights) {
   TrainerOptions options = MakeOptions("early");
   options.epochs = 30;
   options.patience = 1;
-  options.optimizer.lr = 1e-6;  // Too small to improve: stops after the patience.
-  absl::StatusOr<TrainResult> result = Train(MakeModel(), MakeData(), options);
+  options.optimizer.lr = 1e-6;  // Too small to learn: stops on the first epoch that is no better.
+  Backbone model = MakeModel();
+  absl::StatusOr<TrainResult> result = Train(model, MakeData(), options);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_LT(result->history.size(), 30u);
   EXPECT_THAT(result->stop_reason, HasSubstr("early stopping"));
+  const int64_t last_epoch = static_cast<int64_t>(result->history.size());
+  EXPECT_LT(last_epoch, 30);
+  // The best epoch is not the last one, so keeping the best weights is something to check.
+  ASSERT_GE(result->best_epoch, 1);
+  ASSERT_LT(result->best_epoch, last_epoch);
   double best_val_acc = 0;
   for (const EpochRecord& record : result->history) {
     best_val_acc = std::max(best_val_acc, record.val_acc);
   }
   EXPECT_EQ(result->history[result->best_epoch - 1].val_acc, best_val_acc);
+
+  const NamedTensors returned = StateDict(*model);
+  absl::StatusOr<CheckpointWeights> checkpoint = ReadCheckpointWeights(options.run_dir, options);
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  // The model ends holding the best weights, and they are not the last epoch's (whose batch-norm
+  // statistics at least moved on).
+  EXPECT_THAT(Differences(returned, checkpoint->best), ::testing::IsEmpty());
+  EXPECT_THAT(Differences(returned, checkpoint->last), ::testing::Not(::testing::IsEmpty()));
+
+  // Independently of how the trainer keeps them: the same run stopped after the best epoch
+  // (training is deterministic) ends its last epoch with exactly those weights.
+  TrainerOptions until_best = MakeOptions("early_until_best");
+  until_best.epochs = result->best_epoch;
+  until_best.patience = options.patience;
+  until_best.optimizer = options.optimizer;
+  ASSERT_TRUE(Train(MakeModel(), MakeData(), until_best).ok());
+  absl::StatusOr<CheckpointWeights> at_best = ReadCheckpointWeights(until_best.run_dir, until_best);
+  ASSERT_TRUE(at_best.ok()) << at_best.status();
+  EXPECT_THAT(Differences(returned, at_best->last), ::testing::IsEmpty());
 }
 
 TEST(Trainer, FrozenBackboneTrainsOnlyTheHead) {
