@@ -115,9 +115,19 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& value, uin
   Entry entry{name, *type, {}, 0, 0};
   const Json& shape = value["shape"];
   if (!shape.is_array()) return bad("\"shape\" is not an array");
+  // Every dimension is checked before the shape is printed: dump() recurses once per level of
+  // nesting, and a header of 100,000 nested brackets would overflow the stack.
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const Json& dim = shape[i];
+    if (!dim.is_number_unsigned()) {
+      const std::string found =
+          dim.is_number() ? dim.dump() : std::string("a JSON ") + dim.type_name();
+      return bad("shape has a non-integer or negative dimension: dimension " + std::to_string(i) +
+                 " is " + found);
+    }
+  }
   uint64_t numel = 1;
   for (const Json& dim : shape) {
-    if (!dim.is_number_unsigned()) return bad("shape " + shape.dump() + " has a non-integer or negative dimension");
     uint64_t d = dim.get<uint64_t>();
     if (d > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, d, &numel)) {
       return bad("shape " + shape.dump() + " is too large");

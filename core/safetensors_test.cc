@@ -156,6 +156,22 @@ TEST(SafetensorsMalformed, ShapeSizeMismatch) {
             absl::StatusCode::kInvalidArgument, "too large");
 }
 
+TEST(SafetensorsMalformed, DeeplyNestedShapeIsAnErrorNotAStackOverflow) {
+  // The error message once printed the whole shape with dump(), which recursed through the
+  // 100,000 levels of brackets of this 200 KB file and overflowed the stack (a segfault).
+  const std::string nested = std::string(100'000, '[') + std::string(100'000, ']');
+  ExpectBad(MakeFile("nested.safetensors",
+                     R"({"w": {"dtype": "F32", "shape": )" + nested +
+                         R"(, "data_offsets": [0, 4]}})",
+                     "1234"),
+            absl::StatusCode::kInvalidArgument, "dimension 0 is a JSON array");
+  ExpectBad(MakeFile("nested_after.safetensors",
+                     R"({"w": {"dtype": "F32", "shape": [18446744073709551615, )" + nested +
+                         R"(], "data_offsets": [0, 4]}})",
+                     "1234"),
+            absl::StatusCode::kInvalidArgument, "dimension 1 is a JSON array");
+}
+
 TEST(SafetensorsMalformed, OffsetsOutOfRange) {
   ExpectBad(MakeFile("range.safetensors",
                      R"({"w": {"dtype": "U8", "shape": [4], "data_offsets": [2, 6]}})", "1234"),

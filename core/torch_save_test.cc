@@ -66,6 +66,29 @@ TEST(ReadTorchSave, DamagedFilesAreErrors) {
   EXPECT_EQ(ReadTorchSave(TestTempPath("absent.pt")).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST(ReadTorchSave, DamagedRecordsAreCaughtByTheirCrc) {
+  std::string bytes = *ReadFile(PythonFile("state_dict.pt"));
+  // The pickle's first string ('X', a 4-byte length, the text): a length of 3 GB once made
+  // LibTorch's unpickler, which reads records without checking their CRC-32, allocate and zero
+  // 3 GB (about 10 s) before failing.
+  const size_t key = bytes.find(std::string("X\x08\0\0\0" "0.weight", 13));
+  ASSERT_NE(key, std::string::npos);
+  bytes.replace(key + 1, 4, "\xc7\xff\xff\xb7");
+  std::string damaged = TestTempPath("damaged_pickle.pt");
+  ASSERT_TRUE(WriteFileAtomically(damaged, bytes).ok());
+  ExpectBad(damaged, "record state_dict/data.pkl is damaged: its CRC-32 does not match");
+
+  // A changed tensor record too, which the unpickler would have read as data.
+  bytes = *ReadFile(PythonFile("state_dict.pt"));
+  const size_t record = bytes.find("state_dict/data/0");
+  ASSERT_NE(record, std::string::npos);
+  const size_t data = bytes.find(std::string(4, '\0'), record);  // In the first weight, 0.0f.
+  ASSERT_NE(data, std::string::npos);
+  bytes[data] = '\x01';
+  ASSERT_TRUE(WriteFileAtomically(damaged, bytes).ok());
+  ExpectBad(damaged, "CRC-32 does not match");
+}
+
 NamedTensors CheckedByPython() {
   return {
       {"0.weight", at::arange(6, at::kFloat).reshape({2, 3}) / 4},

@@ -223,7 +223,9 @@ TEST(ManifestSource, GivenRootAllowsPathsAboveTheManifest) {
   WriteText(manifest, "../train/a.jpg,cat\n" + dataset + "/val/b.jpg,dog\n");
   // By default the manifest's folder (splits/) is the root: ../train escapes it.
   absl::StatusOr<std::unique_ptr<ManifestSource>> source = ManifestSource::Open(manifest);
-  EXPECT_THAT(Message(source.status()), HasSubstr("set ManifestOptions::root"));
+  EXPECT_THAT(Message(source.status()),
+              HasSubstr("(the manifest's folder; give the folder the images lie in with "
+                        "--data_root, or as a '# root: <folder>' line at the top of the manifest)"));
   ManifestOptions options;
   options.root = dataset + "/";
   source = ManifestSource::Open(manifest, options);
@@ -308,13 +310,45 @@ TEST(WriteManifest, ImagesOutsideTheManifestFolderGetAbsolutePaths) {
   std::filesystem::create_directories(root + "/runs");
   ASSERT_TRUE(WriteManifest(manifest, *dataset, {{0, 4}, {8}}, {"train", "val"}).ok());
   EXPECT_THAT(ReadText(manifest), HasSubstr("\n" + root + "/data/cat/0.png,cat,train\n"));
+  // The deepest folder holding every image is named at the top, so the manifest reads back
+  // without being told where the images are (the trainer's split.csv, re-run as --data=).
+  EXPECT_EQ(ReadText(manifest).rfind("# root: " + root + "/data\npath,label,split\n", 0), 0u);
   ManifestOptions options;
-  options.root = root + "/data";
   options.split = "train";
   absl::StatusOr<std::unique_ptr<ManifestSource>> back = ManifestSource::Open(manifest, options);
   ASSERT_TRUE(back.ok()) << back.status();
   ASSERT_EQ((*back)->size(), 2);
   EXPECT_EQ((*back)->describe(1), dataset->describe(4));
+  EXPECT_TRUE((*back)->has_split_column());
+  EXPECT_EQ((*back)->splits(), (std::vector<std::string>{"train", "val"}));
+  // A root given by the caller still wins over the manifest's.
+  options.root = root + "/data/dog";
+  EXPECT_THAT(Message(ManifestSource::Open(manifest, options).status()),
+              HasSubstr("is outside the dataset folder " + root + "/data/dog (the root given"));
+}
+
+TEST(ManifestSource, RootLineNamesTheDatasetFolder) {
+  const std::string dataset = NewRoot("root_line");
+  const std::string manifest = dataset + "/splits/m.csv";
+  // Relative to the manifest's folder; comments are skipped anywhere.
+  WriteText(manifest, "# root: ..\n# made by hand\npath,label\n../train/a.jpg,cat\n" + dataset +
+                          "/val/b.jpg,dog\n# the end\n");
+  absl::StatusOr<std::unique_ptr<ManifestSource>> source = ManifestSource::Open(manifest);
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->describe(0), dataset + "/train/a.jpg");
+  EXPECT_FALSE((*source)->has_split_column());
+  EXPECT_TRUE((*source)->splits().empty());
+  // Still nothing outside the root it names.
+  WriteText(manifest, "# root: ..\n../../elsewhere.jpg,cat\nx.jpg,dog\n");
+  EXPECT_THAT(Message(ManifestSource::Open(manifest).status()),
+              HasSubstr("is outside the dataset folder " + dataset +
+                        " (the manifest's '# root:' line"));
+  WriteText(manifest, "a.jpg,cat\n# root: ..\nb.jpg,dog\n");
+  EXPECT_THAT(Message(ManifestSource::Open(manifest).status()),
+              HasSubstr("m.csv:2: a '# root: <folder>' line must come before the rows"));
+  WriteText(manifest, "# root:\na.jpg,cat\nb.jpg,dog\n");
+  EXPECT_THAT(Message(ManifestSource::Open(manifest).status()),
+              HasSubstr("m.csv:1: '# root:' without a folder"));
 }
 
 // A source whose items are not files.
