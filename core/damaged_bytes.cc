@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "core/random.h"
@@ -164,6 +166,12 @@ void NoteCase(const std::string& description, const std::string& bytes) {
   }
   current_case->description = description;
   current_case->bytes = bytes;
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  std::filesystem::remove(path);
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 }  // namespace fauna

@@ -6,8 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace fauna {
 
@@ -55,6 +58,22 @@ std::vector<DamagedCopy> DamagedCopies(const std::string& valid, const DamageOpt
 // by Bazel in the test's outputs.zip), before the usual report. (A leak report comes at exit, after
 // the last case: the case named is then only the last one.)
 void NoteCase(const std::string& description, const std::string& bytes);
+
+// Replaces the file at `path` with `bytes`. Removed first: ext4 flushes a file truncated and
+// written again to disk when it is closed, which would make thousands of cases wait on the disk.
+void WriteBytes(const std::string& path, const std::string& bytes);
+
+// Runs one parser call `fn`; an exception escaping it fails the test, naming `what`.
+template <typename Fn>
+void ExpectNoThrow(const std::string& what, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << what << ": threw " << e.what();
+  } catch (...) {
+    ADD_FAILURE() << what << ": threw a non-standard exception";
+  }
+}
 
 }  // namespace fauna
 

@@ -30,26 +30,6 @@ namespace {
 // Characters that keep a damaged JSON header parseable more often than random bytes do.
 constexpr char kJsonAlphabet[] = "0123456789[]{},:\"-.eE tfn";
 
-// Replaces the file at `path`. Removed first: ext4 flushes a file truncated and written again to
-// disk when it is closed, which would make the thousands of cases here wait on the disk.
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::filesystem::remove(path);
-  std::ofstream(path, std::ios::binary | std::ios::trunc)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// Runs one reader call; an exception escaping it fails the test.
-template <typename Fn>
-void ExpectNoThrow(const std::string& what, Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": threw " << e.what();
-  } catch (...) {
-    ADD_FAILURE() << what << ": threw a non-standard exception";
-  }
-}
-
 // Every tensor read is defined, and its data can be copied. True when the file was read.
 bool ExpectReadable(const absl::StatusOr<NamedTensors>& tensors, const std::string& what) {
   if (!tensors.ok()) {

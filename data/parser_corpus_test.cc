@@ -52,26 +52,6 @@ std::string TempDir() {
   return path;
 }
 
-// Replaces the file at `path`. Removed first: ext4 flushes a file truncated and written again to
-// disk when it is closed, which would make the thousands of cases here wait on the disk.
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::filesystem::remove(path);
-  std::ofstream(path, std::ios::binary | std::ios::trunc)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// Runs one parser call; an exception escaping it fails the test.
-template <typename Fn>
-void ExpectNoThrow(const std::string& what, Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": threw " << e.what();
-  } catch (...) {
-    ADD_FAILURE() << what << ": threw a non-standard exception";
-  }
-}
-
 void ExpectRgbOrError(const absl::StatusOr<cv::Mat>& rgb, const std::string& what) {
   if (!rgb.ok()) {
     EXPECT_FALSE(rgb.status().message().empty()) << what;

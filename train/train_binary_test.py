@@ -55,6 +55,22 @@ def free_port():
 
 class TrainBinaryTest(unittest.TestCase):
 
+    def run_two_ranks(self, recipe, run_dir, *flags):
+        """Trains `recipe` as two Gloo ranks on loopback; returns rank 0's results.json."""
+        port = str(free_port())
+        processes = [subprocess.Popen(
+            command(recipe, run_dir, *flags) +
+            ["--world_size=2", "--rank=%d" % rank, "--master_port=" + port,
+             "--dist_timeout_s=60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
+        for process in processes:
+            _, stderr = process.communicate(timeout=300)
+            self.assertEqual(process.returncode, 0, stderr[-2000:])
+        with open(os.path.join(run_dir, "results.json")) as f:
+            results = json.load(f)
+        self.assertEqual(results["world_size"], 2)
+        return results
+
     def test_run_writes_results_plots_and_weights(self):
         run_dir = os.path.join(TMP, "fresh")
         results, stdout = run("endangered_model4", run_dir)
@@ -178,19 +194,8 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertGreater(abs(single_metrics[-1]["val_loss"] - single_metrics[0]["val_loss"]),
                            1e-3, "the model must learn for the comparison to mean anything")
 
-        port = str(free_port())
         pair_dir = os.path.join(TMP, "pair")
-        processes = [subprocess.Popen(
-            command("vgg16_best", pair_dir, *flags) +
-            ["--world_size=2", "--rank=%d" % rank, "--master_port=" + port,
-             "--dist_timeout_s=60"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
-        for process in processes:
-            _, stderr = process.communicate(timeout=300)
-            self.assertEqual(process.returncode, 0, stderr[-2000:])
-        with open(os.path.join(pair_dir, "results.json")) as f:
-            pair = json.load(f)
-        self.assertEqual(pair["world_size"], 2)
+        pair = self.run_two_ranks("vgg16_best", pair_dir, *flags)
         self.assertEqual(pair["backend"], "gloo")
 
         def tolerance(a, b):
@@ -211,19 +216,8 @@ class TrainBinaryTest(unittest.TestCase):
         # would validate different models and the saved weights would not score what was
         # reported.
         flags = ("--epochs=2", "--batch_size=16")
-        port = str(free_port())
         pair_dir = os.path.join(TMP, "pair_bn")
-        processes = [subprocess.Popen(
-            command("endangered_model4", pair_dir, *flags) +
-            ["--world_size=2", "--rank=%d" % rank, "--master_port=" + port,
-             "--dist_timeout_s=60"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
-        for process in processes:
-            _, stderr = process.communicate(timeout=300)
-            self.assertEqual(process.returncode, 0, stderr[-2000:])
-        with open(os.path.join(pair_dir, "results.json")) as f:
-            pair = json.load(f)
-        self.assertEqual(pair["world_size"], 2)
+        pair = self.run_two_ranks("endangered_model4", pair_dir, *flags)
 
         eval_dir = os.path.join(TMP, "pair_bn_eval")
         done = subprocess.run(command("endangered_model4", eval_dir, *flags) +
