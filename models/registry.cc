@@ -34,7 +34,7 @@ absl::StatusOr<Resolved> Resolve(const std::string& name, const ModelConfig& con
   const bool vgg = name.rfind("vgg", 0) == 0;
   if (!vgg && config.activation != "relu") {
     return absl::InvalidArgumentError("activation \"" + config.activation +
-                                      "\" is VGG's option; " + name + " has its own (ReLU)");
+                                      "\" applies to VGG models only; " + name + " has ReLU");
   }
   if (name == "autoencoder" && config.dropout.has_value()) {
     return absl::InvalidArgumentError("the autoencoder has no dropout to set");
@@ -117,6 +117,10 @@ std::vector<std::string> ModelNames() {
   std::vector<std::string> names;
   for (const ModelInfo& info : ListModels()) names.push_back(info.name);
   return names;
+}
+
+absl::Status ValidateModelConfig(const std::string& name, const ModelConfig& config) {
+  return Resolve(name, config).status();
 }
 
 absl::StatusOr<Backbone> CreateModel(const std::string& name, const ModelConfig& config) {

@@ -59,6 +59,10 @@ std::vector<std::string> ModelNames();
 absl::StatusOr<Backbone> CreateModel(const std::string& name,
                                      const ModelConfig& config = ModelConfig());
 
+// The error CreateModel(name, config) would give, without building the model (e.g. to refuse bad
+// options before loading data); OK when it would build.
+absl::Status ValidateModelConfig(const std::string& name, const ModelConfig& config);
+
 // The feature_dim() that CreateModel(name, config) will have, without building it (e.g. to size
 // a head first).
 absl::StatusOr<int64_t> ModelFeatureDim(const std::string& name,

@@ -195,11 +195,13 @@ TEST(Registry, BadNamesAndOptionsAreClearErrors) {
                         Case{"endangered_baseline", full_dropout, "dropout"},
                         Case{"autoencoder", odd_image, "image_size"},
                         // Options the model does not have are refused, not ignored.
-                        Case{"resnet18", tanh, "activation \"tanh\" is VGG's option"},
-                        Case{"endangered_model4", tanh, "activation \"tanh\" is VGG's option"},
+                        Case{"resnet18", tanh, "activation \"tanh\" applies to VGG models"},
+                        Case{"endangered_model4", tanh, "activation \"tanh\" applies to VGG"},
                         Case{"autoencoder", some_dropout, "no dropout"}}) {
     absl::StatusOr<Backbone> model = CreateModel(c.name, c.config);
     EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    // The same answer without building anything.
+    EXPECT_EQ(ValidateModelConfig(c.name, c.config), model.status()) << c.name;
     EXPECT_TRUE(Contains(std::string(model.status().message()), c.message)) << model.status();
   }
 }

@@ -16,21 +16,21 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <system_error>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
+#include <gloo/common/error.h>
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/exception.h>
 #include <torch/csrc/distributed/c10d/socket.h>
-#include <gloo/common/error.h>
 
 // NCCL: only where LibTorch has CUDA and the NCCL and CUDA headers are on the include path (an
 // official CUDA distribution of LibTorch links NCCL in but ships no nccl.h).

@@ -166,7 +166,8 @@ class TrainBinaryTest(unittest.TestCase):
                                (["--rank=2"], "rank"),
                                (["--model=autoencoder"], "--model=autoencoder is not a classifier"),
                                (["--model=resnet18", "--activation=tanh"],
-                                "--activation=tanh applies to VGG models only"),
+                                "--model=resnet18: activation \"tanh\" applies to VGG models "
+                                "only"),
                                (["--evaluate=" + os.path.join(TMP, "none.safetensors")],
                                 "none.safetensors")):
             done = subprocess.run(command("endangered_model4", os.path.join(TMP, "bad"), *flags),

@@ -102,20 +102,18 @@ std::string CacheDir() {
   return DefaultRunDir("cache");
 }
 
-// Refuses, before any work, model flags that the model would not use or that cannot train.
-absl::Status CheckModelFlags() {
+// Refuses, before any work, flags that cannot work together: a model that is no classifier, an
+// option the model does not have (CreateModel's own checks, run without building it), --evaluate
+// on several processes.
+absl::Status CheckFlags(const ModelConfig& model_config) {
   const ModelInfo* info = FindModel(FLAGS_model);
-  if (info == nullptr) return CreateModel(FLAGS_model).status();  // Lists the known names.
-  if (!info->classifier) {
+  if (info != nullptr && !info->classifier) {
     return absl::InvalidArgumentError("--model=" + FLAGS_model + " is not a classifier (" +
                                       info->description + "); the trainer trains classifiers: "
                                       "resnet*, vgg*, endangered_*");
   }
-  if (FLAGS_model.rfind("vgg", 0) != 0 && FLAGS_activation != "relu") {
-    return absl::InvalidArgumentError("--activation=" + FLAGS_activation +
-                                      " applies to VGG models only; --model=" + FLAGS_model +
-                                      " has ReLU");
-  }
+  RETURN_IF_ERROR(
+      Annotate(ValidateModelConfig(FLAGS_model, model_config), "--model=" + FLAGS_model));
   if (FLAGS_world_size > 1 && !FLAGS_evaluate.empty()) {
     return absl::InvalidArgumentError("--evaluate runs on one process, not --world_size=" +
                                       std::to_string(FLAGS_world_size));
@@ -154,9 +152,14 @@ absl::Status Run(const std::string& command) {
   // thread pool (TBB) would only compete with LibTorch's threads for the cores.
   cv::setNumThreads(1);
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
-  RETURN_IF_ERROR(CheckModelFlags());
   const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
   const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;
+  ModelConfig model_config;  // Its num_classes comes with the data.
+  model_config.width = width;
+  if (FLAGS_dropout >= 0) model_config.dropout = FLAGS_dropout;
+  model_config.activation = FLAGS_activation;
+  model_config.image_size = image_size;
+  RETURN_IF_ERROR(CheckFlags(model_config));
   const int64_t cap = FLAGS_max_epochs > 0 ? FLAGS_max_epochs : scale.max_epochs;
   const int64_t epochs = cap > 0 ? std::min(FLAGS_epochs, cap) : FLAGS_epochs;
 
@@ -201,12 +204,7 @@ absl::Status Run(const std::string& command) {
                    OpenTrainingData(data_options, writes_run ? run_dir + "/split.csv" : ""));
   const int64_t num_classes = static_cast<int64_t>(data.class_names.size());
 
-  ModelConfig model_config;
   model_config.num_classes = num_classes;
-  model_config.width = width;
-  if (FLAGS_dropout >= 0) model_config.dropout = FLAGS_dropout;
-  model_config.activation = FLAGS_activation;
-  model_config.image_size = image_size;
   ASSIGN_OR_RETURN(Backbone model, CreateModel(FLAGS_model, model_config));
   if (!FLAGS_evaluate.empty()) return EvaluateWeights(model, data, run_dir, runtime);
   if (!FLAGS_init_weights.empty()) {

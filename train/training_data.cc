@@ -2,11 +2,12 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <numeric>
 #include <system_error>
 #include <utility>
 
@@ -42,23 +43,41 @@ struct SplitItems {
   bool files = false;                        // Items are image files (a manifest can be written).
 };
 
-// `train` split train:val in the proportions of fractions[0]:fractions[1], `test` kept whole.
+// The items `train` of `all` split into train and val in the proportions fractions[0]:fractions[1]
+// (stratified, seeded), the items `test` kept as the test part.
+absl::StatusOr<SplitItems> SplitTrainKeepTest(std::shared_ptr<const ImageSource> all,
+                                              const std::vector<int64_t>& train,
+                                              std::vector<int64_t> test,
+                                              const std::vector<double>& fractions,
+                                              uint64_t seed) {
+  const double train_share = fractions[0] / (fractions[0] + fractions[1]);
+  std::vector<int64_t> labels;
+  labels.reserve(train.size());
+  for (int64_t index : train) labels.push_back(all->label(index));
+  ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> parts,
+                   StratifiedSplit(labels, {train_share, 1.0 - train_share}, seed));
+  for (std::vector<int64_t>& part : parts) {
+    for (int64_t& position : part) position = train[position];
+  }
+  SplitItems items;
+  items.all = std::move(all);
+  items.parts = {std::move(parts[0]), std::move(parts[1]), std::move(test)};
+  return items;
+}
+
+// `train` split train:val as SplitTrainKeepTest does, `test` kept whole.
 absl::StatusOr<SplitItems> SplitWithOwnTest(std::shared_ptr<const ImageSource> train,
                                             std::shared_ptr<const ImageSource> test,
                                             const std::vector<double>& fractions,
                                             uint64_t seed) {
-  const double train_share = fractions[0] / (fractions[0] + fractions[1]);
-  ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> parts,
-                   StratifiedSplit(Labels(*train), {train_share, 1.0 - train_share}, seed));
-  const int64_t offset = train->size();
+  std::vector<int64_t> train_indices(train->size());
+  std::iota(train_indices.begin(), train_indices.end(), 0);
   std::vector<int64_t> test_indices(test->size());
-  for (int64_t i = 0; i < test->size(); ++i) test_indices[i] = offset + i;
+  std::iota(test_indices.begin(), test_indices.end(), train->size());
   ASSIGN_OR_RETURN(std::unique_ptr<ConcatSource> all,
                    ConcatSource::Create({std::move(train), std::move(test)}));
-  SplitItems items;
-  items.all = std::move(all);
-  items.parts = {std::move(parts[0]), std::move(parts[1]), std::move(test_indices)};
-  return items;
+  return SplitTrainKeepTest(std::move(all), train_indices, std::move(test_indices), fractions,
+                            seed);
 }
 
 absl::StatusOr<SplitItems> SplitWhole(std::shared_ptr<const ImageSource> all,
@@ -69,51 +88,38 @@ absl::StatusOr<SplitItems> SplitWhole(std::shared_ptr<const ImageSource> all,
   return items;
 }
 
+// A manifest, opened once: split as --split says, or, with a split column, as the column says
+// (val carved out of train by --split when the column has no val rows).
 absl::StatusOr<SplitItems> OpenManifest(const TrainingDataOptions& options,
                                         const std::vector<double>& fractions) {
   ManifestOptions manifest_options;
   manifest_options.root = options.data_root;
-  ASSIGN_OR_RETURN(std::unique_ptr<ManifestSource> whole,
+  ASSIGN_OR_RETURN(std::shared_ptr<const ManifestSource> manifest,
                    ManifestSource::Open(options.data, manifest_options));
-  if (!whole->has_split_column()) return SplitWhole(std::move(whole), fractions, options.seed);
-  const std::vector<std::string>& splits = whole->splits();
-  auto has = [&splits](const char* name) {
-    return std::find(splits.begin(), splits.end(), name) != splits.end();
-  };
-  for (const std::string& split : splits) {
+  if (!manifest->has_split_column()) {
+    return SplitWhole(std::move(manifest), fractions, options.seed);
+  }
+  std::map<std::string, std::vector<int64_t>> rows;  // Items by split.
+  for (int64_t i = 0; i < manifest->size(); ++i) rows[manifest->split(i)].push_back(i);
+  for (const auto& [split, indices] : rows) {
     if (split != "train" && split != "val" && split != "test") {
       return absl::InvalidArgumentError("--data=" + options.data + ": split '" + split +
                                         "' is not train, val or test");
     }
   }
-  if (!has("train") || !has("test")) {
+  if (rows.count("train") == 0 || rows.count("test") == 0) {
     return absl::InvalidArgumentError("--data=" + options.data +
                                       ": a manifest's split column needs train and test rows "
                                       "(val rows are optional: without them val is carved out "
                                       "of train by --split)");
   }
-  manifest_options.class_names = whole->class_names();
-  manifest_options.split = "train";
-  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> train,
-                   ManifestSource::Open(options.data, manifest_options));
-  manifest_options.split = "test";
-  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> test,
-                   ManifestSource::Open(options.data, manifest_options));
-  if (!has("val")) return SplitWithOwnTest(std::move(train), std::move(test), fractions,
-                                           options.seed);
-  manifest_options.split = "val";
-  ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> val,
-                   ManifestSource::Open(options.data, manifest_options));
-  const int64_t n_train = train->size();
-  const int64_t n_val = val->size();
-  ASSIGN_OR_RETURN(std::unique_ptr<ConcatSource> all,
-                   ConcatSource::Create({std::move(train), std::move(val), std::move(test)}));
-  SplitItems items;
-  items.parts.resize(3);
-  for (int64_t i = 0; i < all->size(); ++i) {
-    items.parts[i < n_train ? 0 : (i < n_train + n_val ? 1 : 2)].push_back(i);
+  if (rows.count("val") == 0) {
+    return SplitTrainKeepTest(std::move(manifest), rows["train"], std::move(rows["test"]),
+                              fractions, options.seed);
   }
-  items.all = std::move(all);
+  SplitItems items;
+  items.all = std::move(manifest);
+  items.parts = {std::move(rows["train"]), std::move(rows["val"]), std::move(rows["test"])};
   return items;
 }
 
