@@ -1,0 +1,334 @@
+#include "models/heads/grid_search.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/status.h"
+#include "models/heads/one_vs_one.h"
+
+namespace fauna {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+const std::vector<double> kStudyValues = {0.001, 0.01, 0.1, 1, 10, 100};
+
+absl::Status ValidateSpec(const GridSpec& spec) {
+  if (spec.kernels.empty() || spec.Cs.empty() || spec.gammas.empty()) {
+    return absl::InvalidArgumentError("a grid needs at least one kernel, C and gamma");
+  }
+  for (const std::string& kernel : spec.kernels) RETURN_IF_ERROR(ParseKernelType(kernel).status());
+  for (double C : spec.Cs) {
+    if (!(C > 0) || !std::isfinite(C)) {
+      return absl::InvalidArgumentError(absl::StrCat("grid C ", C, " is not a positive number"));
+    }
+  }
+  for (const std::string& gamma : spec.gammas) {
+    RETURN_IF_ERROR(ResolveGamma(gamma, at::ones({1, 1})).status());
+  }
+  if (spec.degree < 1) return absl::InvalidArgumentError("grid degree must be >= 1");
+  return absl::OkStatus();
+}
+
+std::string FormatNumber(double value) { return absl::StrCat(value); }
+
+}  // namespace
+
+absl::StatusOr<GridSpec> ParseGrid(const std::string& text) {
+  GridSpec spec;
+  if (text == "afhq_study") {
+    spec.kernels = {"rbf", "linear"};
+    spec.Cs = kStudyValues;
+    for (double value : kStudyValues) spec.gammas.push_back(FormatNumber(value));
+    return spec;
+  }
+  if (text == "small") {
+    spec.kernels = {"rbf", "linear"};
+    spec.Cs = {0.1, 1, 10};
+    spec.gammas = {"scale", "auto"};
+    return spec;
+  }
+  if (text.find('=') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown grid \"", text,
+        "\": give afhq_study, small, or a spec such as \"kernel=rbf,linear;C=0.1,1;gamma=scale\""));
+  }
+  bool has_kernel = false, has_C = false;
+  for (absl::string_view part : absl::StrSplit(text, ';', absl::SkipWhitespace())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    const std::string key(absl::StripAsciiWhitespace(kv.first));
+    std::vector<std::string> values;
+    for (absl::string_view value : absl::StrSplit(kv.second, ',', absl::SkipWhitespace())) {
+      values.emplace_back(absl::StripAsciiWhitespace(value));
+    }
+    if (values.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("grid axis \"", key, "\" has no values"));
+    }
+    auto number = [&](const std::string& value, double* out) -> absl::Status {
+      if (!absl::SimpleAtod(value, out)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("grid ", key, " value \"", value, "\" is not a number"));
+      }
+      return absl::OkStatus();
+    };
+    if (key == "kernel") {
+      spec.kernels = values;
+      has_kernel = true;
+    } else if (key == "C") {
+      for (const std::string& value : values) {
+        double C = 0;
+        RETURN_IF_ERROR(number(value, &C));
+        spec.Cs.push_back(C);
+      }
+      has_C = true;
+    } else if (key == "gamma") {
+      spec.gammas = values;
+    } else if (key == "degree" || key == "coef0") {
+      double value = 0;
+      if (values.size() != 1) {
+        return absl::InvalidArgumentError(absl::StrCat("grid ", key, " takes one value"));
+      }
+      RETURN_IF_ERROR(number(values[0], &value));
+      if (key == "degree") {
+        spec.degree = static_cast<int>(value);
+      } else {
+        spec.coef0 = value;
+      }
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown grid key \"", key, "\"; the keys are kernel, C, gamma, degree, coef0"));
+    }
+  }
+  if (!has_kernel || !has_C) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("grid \"", text, "\" must name kernel=... and C=..."));
+  }
+  if (spec.gammas.empty()) spec.gammas = {"scale"};
+  RETURN_IF_ERROR(ValidateSpec(spec));
+  return spec;
+}
+
+std::vector<GridCell> GridCells(const GridSpec& spec) {
+  std::vector<GridCell> cells;
+  for (double C : spec.Cs) {
+    for (const std::string& gamma : spec.gammas) {
+      for (const std::string& kernel : spec.kernels) cells.push_back({kernel, C, gamma});
+    }
+  }
+  return cells;
+}
+
+absl::StatusOr<std::vector<int>> StratifiedFolds(const std::vector<int64_t>& labels, int folds) {
+  if (folds < 2) return absl::InvalidArgumentError(absl::StrCat("cv folds must be >= 2, not ", folds));
+  // Classes encoded by first appearance, as StratifiedKFold does.
+  std::map<int64_t, int> code;
+  std::vector<int> encoded(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    auto it = code.emplace(labels[i], static_cast<int>(code.size())).first;
+    encoded[i] = it->second;
+  }
+  const int num_classes = static_cast<int>(code.size());
+  std::vector<int64_t> counts(num_classes, 0);
+  for (int c : encoded) ++counts[c];
+  for (const auto& [label, c] : code) {
+    if (counts[c] < folds) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "class ", label, " has ", counts[c], " training rows, fewer than the ", folds,
+          " cv folds; use fewer folds (--cv) or more data"));
+    }
+  }
+  // allocation[f][c]: how many of class c's rows fold f gets = the count of c among the
+  // label-sorted rows f, f + folds, f + 2 folds, ...
+  std::vector<int> sorted = encoded;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::vector<int64_t>> allocation(folds, std::vector<int64_t>(num_classes, 0));
+  for (size_t i = 0; i < sorted.size(); ++i) ++allocation[i % folds][sorted[i]];
+  std::vector<int> test_fold(labels.size());
+  for (int c = 0; c < num_classes; ++c) {
+    int fold = 0;
+    int64_t left = allocation[0][c];
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (encoded[i] != c) continue;
+      while (left == 0) left = allocation[++fold][c];
+      test_fold[i] = fold;
+      --left;
+    }
+  }
+  return test_fold;
+}
+
+absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tensor& labels,
+                                            int64_t num_classes, const GridSpec& spec,
+                                            const GridSearchOptions& options) {
+  RETURN_IF_ERROR(ValidateSpec(spec));
+  RETURN_IF_ERROR(CheckTrainingSet(x, labels, num_classes));
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t n = x.size(0);
+  const at::Tensor label_cpu = labels.to(at::kCPU).contiguous();
+  const std::vector<int64_t> y(label_cpu.data_ptr<int64_t>(), label_cpu.data_ptr<int64_t>() + n);
+  ASSIGN_OR_RETURN(const std::vector<int> test_fold, StratifiedFolds(y, options.folds));
+
+  GridSearchResult result;
+  const std::vector<GridCell> cells = GridCells(spec);
+  for (const GridCell& cell : cells) {
+    CellResult row;
+    row.cell = cell;
+    row.fold_accuracy.assign(options.folds, 0.0);
+    result.cells.push_back(row);
+  }
+  // Cells that share a kernel matrix: (kernel, gamma), linear ignoring gamma. Each group maps its
+  // Cs (ascending) to the cells that use them.
+  struct Group {
+    std::string kernel, gamma;
+    std::map<double, std::vector<size_t>> cells_by_C;
+  };
+  std::vector<Group> groups;
+  for (size_t c = 0; c < cells.size(); ++c) {
+    const std::string gamma = cells[c].kernel == "linear" ? "" : cells[c].gamma;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return g.kernel == cells[c].kernel && g.gamma == gamma;
+    });
+    if (it == groups.end()) it = groups.insert(groups.end(), Group{cells[c].kernel, gamma, {}});
+    it->cells_by_C[cells[c].C].push_back(c);
+  }
+
+  // Shared by every fold and cell: dot products and squared distances of all training rows.
+  const bool any_rbf = std::any_of(groups.begin(), groups.end(),
+                                   [](const Group& g) { return g.kernel == "rbf"; });
+  const bool any_dot = std::any_of(groups.begin(), groups.end(),
+                                   [](const Group& g) { return g.kernel != "rbf"; });
+  const at::Tensor dots = any_dot ? at::mm(x, x.t()) : at::Tensor();
+  const at::Tensor distances = any_rbf ? SquaredDistances(x, x) : at::Tensor();
+
+  SmoOptions smo;
+  smo.eps = options.tol;
+  smo.max_iter = options.max_iter;
+  const int64_t total_steps = options.folds * static_cast<int64_t>(groups.size());
+  int64_t steps = 0;
+  for (int fold = 0; fold < options.folds; ++fold) {
+    std::vector<int64_t> train_rows, val_rows, train_labels;
+    for (int64_t i = 0; i < n; ++i) {
+      if (test_fold[i] == fold) {
+        val_rows.push_back(i);
+      } else {
+        train_rows.push_back(i);
+        train_labels.push_back(y[i]);
+      }
+    }
+    const at::Tensor train_index = at::tensor(train_rows, at::kLong).to(x.device());
+    const at::Tensor val_index = at::tensor(val_rows, at::kLong).to(x.device());
+    const at::Tensor val_labels = label_cpu.index_select(0, val_index.to(at::kCPU));
+    const at::Tensor x_train = x.index_select(0, train_index);
+    std::vector<int64_t> local_rows(train_rows.size());
+    for (size_t i = 0; i < local_rows.size(); ++i) local_rows[i] = static_cast<int64_t>(i);
+
+    for (const Group& group : groups) {
+      const auto group_start = std::chrono::steady_clock::now();
+      SvmKernel kernel;
+      kernel.type = *ParseKernelType(group.kernel);
+      kernel.degree = spec.degree;
+      kernel.coef0 = spec.coef0;
+      if (!group.gamma.empty()) {
+        // "scale" is a property of the fold's training rows, as in scikit-learn.
+        ASSIGN_OR_RETURN(kernel.gamma, ResolveGamma(group.gamma, x_train));
+      }
+      at::Tensor gram;
+      switch (kernel.type) {
+        case KernelType::kLinear:
+          gram = dots;
+          break;
+        case KernelType::kRbf:
+          gram = RbfFromSquaredDistances(distances, kernel.gamma);
+          break;
+        case KernelType::kPoly:
+          gram = dots.mul(kernel.gamma).add_(kernel.coef0).pow_(kernel.degree);
+          break;
+      }
+      const at::Tensor train_gram =
+          gram.index_select(0, train_index).index_select(1, train_index).to(at::kCPU).contiguous();
+      const at::Tensor cross = gram.index_select(0, val_index).index_select(1, train_index);
+      const GramBlockFn block = GatherFromGram(train_gram);
+      const double shared_seconds = SecondsSince(group_start);
+
+      std::optional<OneVsOne> previous;
+      double previous_C = 0;
+      for (const auto& [C, cell_indices] : group.cells_by_C) {
+        const auto fit_start = std::chrono::steady_clock::now();
+        smo.C = C;
+        OneVsOne solution =
+            SolveOneVsOne(block, {}, train_labels, num_classes, smo, options.threads,
+                          options.warm_start && previous ? &*previous : nullptr, previous_C);
+        const at::Tensor decisions =
+            PairDecisions(cross, DualCoefficients(solution, local_rows).to(cross.device()),
+                          Rhos(solution));
+        const double accuracy = VoteClasses(decisions, num_classes)
+                                    .eq(val_labels)
+                                    .to(at::kDouble)
+                                    .mean()
+                                    .item<double>();
+        const double seconds = SecondsSince(fit_start) +
+                               shared_seconds / static_cast<double>(group.cells_by_C.size());
+        for (size_t c : cell_indices) {
+          CellResult& row = result.cells[c];
+          row.fold_accuracy[fold] = accuracy;
+          row.fit_seconds += seconds / static_cast<double>(cell_indices.size());
+          row.iterations += solution.total_iterations();
+          row.converged = row.converged && solution.converged();
+        }
+        previous = std::move(solution);
+        previous_C = C;
+      }
+      if (options.progress) options.progress(++steps, total_steps);
+    }
+  }
+
+  for (CellResult& row : result.cells) {
+    double sum = 0;
+    for (double a : row.fold_accuracy) sum += a;
+    row.mean = sum / options.folds;
+    double squares = 0;
+    for (double a : row.fold_accuracy) squares += (a - row.mean) * (a - row.mean);
+    row.std = std::sqrt(squares / options.folds);
+  }
+  for (CellResult& row : result.cells) {
+    row.rank = 1 + static_cast<int>(std::count_if(
+                       result.cells.begin(), result.cells.end(),
+                       [&](const CellResult& other) { return other.mean > row.mean; }));
+  }
+  for (size_t c = 0; c < result.cells.size(); ++c) {
+    if (result.cells[c].rank == 1) {
+      result.best = static_cast<int>(c);
+      break;
+    }
+  }
+  result.cv_seconds = SecondsSince(start);
+
+  if (options.refit) {
+    const auto refit_start = std::chrono::steady_clock::now();
+    SvmParams params;
+    params.kernel = result.cells[result.best].cell.kernel;
+    params.C = result.cells[result.best].cell.C;
+    params.gamma = result.cells[result.best].cell.gamma;
+    params.degree = spec.degree;
+    params.coef0 = spec.coef0;
+    params.tol = options.tol;
+    params.max_iter = options.max_iter;
+    params.threads = options.threads;
+    ASSIGN_OR_RETURN(SvmModel model, SvmModel::Fit(x, labels, num_classes, params));
+    result.refit = std::move(model);
+    result.refit_seconds = SecondsSince(refit_start);
+  }
+  return result;
+}
+
+}  // namespace fauna

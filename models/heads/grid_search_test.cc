@@ -1,0 +1,145 @@
+#include "models/heads/grid_search.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+namespace fauna {
+namespace {
+
+TEST(StratifiedFolds, EqualScikitLearns) {
+  // Expected values printed by sklearn 1.2:
+  //   f = np.empty(len(y), int)
+  //   for i, (_, test) in enumerate(StratifiedKFold(k).split(np.zeros(len(y)), y)): f[test] = i
+  const std::vector<int64_t> y1 = {2, 0, 1, 1, 0, 2, 2, 1, 0, 0, 1, 2, 2, 2,
+                                   1, 0, 1, 1, 2, 0, 0, 1, 1, 2, 5, 5, 5};
+  EXPECT_EQ(*StratifiedFolds(y1, 3),
+            (std::vector<int>{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+                              1, 2, 1, 2, 2, 2, 2, 2, 2, 2, 0, 1, 2}));
+  std::vector<int64_t> y2(7, 1);
+  y2.insert(y2.end(), 5, 0);
+  y2.insert(y2.end(), 4, 3);
+  EXPECT_EQ(*StratifiedFolds(y2, 4),
+            (std::vector<int>{0, 0, 1, 1, 2, 2, 3, 0, 1, 2, 3, 3, 0, 1, 2, 3}));
+}
+
+TEST(StratifiedFolds, RefusesClassesSmallerThanTheFolds) {
+  absl::Status status = StratifiedFolds({0, 0, 0, 1, 1}, 3).status();
+  EXPECT_NE(status.message().find("class 1 has 2 training rows, fewer than the 3 cv folds"),
+            std::string::npos)
+      << status;
+  EXPECT_FALSE(StratifiedFolds({0, 1}, 1).ok());
+}
+
+TEST(ParseGrid, PresetsAndSpecs) {
+  const GridSpec study = *ParseGrid("afhq_study");
+  EXPECT_EQ(GridCells(study).size(), 72u);
+  EXPECT_EQ(study.gammas.front(), "0.001");
+  const GridSpec spec = *ParseGrid("kernel=rbf,linear; C=0.1,10; gamma=scale,0.5; coef0=1");
+  EXPECT_EQ(spec.coef0, 1.0);
+  // ParameterGrid's order: C, then gamma, then kernel fastest.
+  const std::vector<GridCell> cells = GridCells(spec);
+  ASSERT_EQ(cells.size(), 8u);
+  EXPECT_EQ(cells[0].kernel, "rbf");
+  EXPECT_EQ(cells[1].kernel, "linear");
+  EXPECT_EQ(cells[1].gamma, "scale");
+  EXPECT_EQ(cells[2].gamma, "0.5");
+  EXPECT_EQ(cells[4].C, 10.0);
+  EXPECT_EQ(ParseGrid("kernel=linear;C=1")->gammas, std::vector<std::string>{"scale"});
+}
+
+TEST(ParseGrid, NamesWhatIsWrong) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"huge", "unknown grid \"huge\""},
+      {"kernel=rbf", "must name kernel=... and C=..."},
+      {"kernel=rbf;C=0", "is not a positive number"},
+      {"kernel=rbf;C=x", "is not a number"},
+      {"kernel=sigmoid;C=1", "unknown kernel"},
+      {"kernel=rbf;C=1;gamma=-2", "gamma \"-2\""},
+      {"kernel=rbf;C=1;nu=0.5", "unknown grid key \"nu\""},
+      {"kernel=rbf;C=", "has no values"},
+  };
+  for (const auto& [text, message] : cases) {
+    absl::Status status = ParseGrid(text).status();
+    EXPECT_NE(status.message().find(message), std::string::npos) << text << ": " << status;
+  }
+}
+
+struct Blobs {
+  at::Tensor x, y;
+};
+Blobs MakeBlobs(int64_t classes, int64_t per_class, int64_t dims, uint64_t seed) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const at::Tensor centres = at::randn({classes, dims}, gen) * 2.0;
+  at::Tensor y = at::arange(classes, at::kLong).repeat({per_class});
+  return {centres.index_select(0, y) + at::randn({y.size(0), dims}, gen) * 1.5, y};
+}
+
+TEST(GridSearch, EachCellScoresWhatFittingItsFoldsAloneScores) {
+  const Blobs data = MakeBlobs(3, 30, 5, 1);
+  const GridSpec spec = *ParseGrid("kernel=rbf,linear,poly;C=0.1,1,10;gamma=scale,0.05");
+  GridSearchOptions options;
+  options.folds = 3;
+  const GridSearchResult result = *GridSearch(data.x, data.y, 3, spec, options);
+  ASSERT_EQ(result.cells.size(), 18u);
+  const at::Tensor y = data.y;
+  const std::vector<int> folds =
+      *StratifiedFolds(std::vector<int64_t>(y.data_ptr<int64_t>(), y.data_ptr<int64_t>() + 90), 3);
+  const at::Tensor fold = at::tensor(std::vector<int64_t>(folds.begin(), folds.end()), at::kLong);
+  for (const CellResult& row : result.cells) {
+    for (int f = 0; f < 3; ++f) {
+      const at::Tensor train = fold.ne(f).nonzero().squeeze(1), val = fold.eq(f).nonzero().squeeze(1);
+      SvmParams params;
+      params.kernel = row.cell.kernel;
+      params.C = row.cell.C;
+      params.gamma = row.cell.gamma;
+      const SvmModel alone = *SvmModel::Fit(data.x.index_select(0, train),
+                                            y.index_select(0, train), 3, params);
+      // Warm starts reach the same optimum within tol; at most one borderline row may differ.
+      EXPECT_NEAR(row.fold_accuracy[f],
+                  alone.Accuracy(data.x.index_select(0, val), y.index_select(0, val)),
+                  1.0 / 30 + 1e-9)
+          << row.cell.kernel << " C=" << row.cell.C << " gamma=" << row.cell.gamma;
+    }
+  }
+  // Ranks: 1 + the number of better means; the best is the first cell ranked 1.
+  for (const CellResult& row : result.cells) {
+    int better = 0;
+    for (const CellResult& other : result.cells) better += other.mean > row.mean;
+    EXPECT_EQ(row.rank, better + 1);
+  }
+  EXPECT_EQ(result.cells[result.best].rank, 1);
+  for (int c = 0; c < result.best; ++c) EXPECT_GT(result.cells[c].rank, 1);
+  ASSERT_TRUE(result.refit.has_value());
+  EXPECT_EQ(result.refit->C(), result.cells[result.best].cell.C);
+  // Linear cells differing only in gamma are one fit.
+  EXPECT_EQ(result.cells[1].fold_accuracy, result.cells[4].fold_accuracy);
+}
+
+TEST(GridSearch, WarmAndColdStartsAgree) {
+  const Blobs data = MakeBlobs(4, 25, 6, 2);
+  const GridSpec spec = *ParseGrid("kernel=rbf,linear;C=0.01,0.1,1,10,100;gamma=scale");
+  GridSearchOptions options;
+  options.refit = false;
+  const GridSearchResult warm = *GridSearch(data.x, data.y, 4, spec, options);
+  options.warm_start = false;
+  const GridSearchResult cold = *GridSearch(data.x, data.y, 4, spec, options);
+  for (size_t c = 0; c < warm.cells.size(); ++c) {
+    EXPECT_NEAR(warm.cells[c].mean, cold.cells[c].mean, 1.0 / 20 / 5 + 1e-9);
+  }
+}
+
+TEST(GridSearch, RefusesBadInput) {
+  const Blobs data = MakeBlobs(3, 3, 2, 3);
+  GridSearchOptions options;
+  const GridSpec spec = *ParseGrid("small");
+  EXPECT_NE(GridSearch(data.x, data.y, 3, spec, options).status().message().find("fewer than"),
+            std::string::npos);
+  EXPECT_NE(GridSearch(data.x, at::zeros({9}, at::kLong), 1, spec, options)
+                .status()
+                .message()
+                .find("at least two classes"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace fauna

@@ -1,0 +1,123 @@
+"""svm_grid against scikit-learn's GridSearchCV(SVC()) on the same features: the same folds and
+cells, so every cell's mean CV accuracy agrees (within a borderline row per fold, since both stop
+at the same tolerance on different paths), the best cell is the same, and the refitted model's
+test accuracy agrees. Also: bad input gives one line and exit status 1.
+
+Usage (Bazel passes it): svm_grid_test.py <svm_grid binary>
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import warnings
+
+import numpy as np
+
+from bench import features_io
+
+SVM_GRID = None
+GRID = "kernel=rbf,linear;C=0.1,1,10;gamma=scale,0.01"
+
+
+class SvmGridTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        images, labels = features_io.fashion_mnist("train")
+        x = images.reshape(len(images), -1).astype(np.float32) / 255
+        cls.x_train, cls.y_train = x[:600], labels[:600]
+        cls.x_test, cls.y_test = x[600:1400], labels[600:1400]
+        cls.train = cls.write("train", cls.x_train, cls.y_train)
+        cls.test = cls.write("test", cls.x_test, cls.y_test)
+
+    @classmethod
+    def write(cls, name, x, y, classes=features_io.FASHION_CLASSES):
+        path = os.path.join(cls.tmp, name + ".safetensors")
+        features_io.write_features(path, x, y, classes)
+        return path
+
+    def run_grid(self, *args):
+        return subprocess.run([SVM_GRID, "--progress=false", "--threads=2", *args],
+                              capture_output=True, text=True)
+
+    def test_matches_grid_search_cv(self):
+        from sklearn.model_selection import GridSearchCV
+        from sklearn.svm import SVC
+        out = os.path.join(self.tmp, "grid.json")
+        run = self.run_grid(f"--train={self.train}", f"--test={self.test}", f"--grid={GRID}",
+                            "--cv=5", f"--out={out}")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(out) as f:
+            ours = json.load(f)
+        param_grid = {"kernel": ["rbf", "linear"], "C": [0.1, 1, 10], "gamma": ["scale", 0.01]}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            search = GridSearchCV(SVC(), param_grid, cv=5).fit(self.x_train, self.y_train)
+        theirs = search.cv_results_
+        self.assertEqual(len(ours["cv_results"]), len(theirs["params"]))
+        # A fold has 120 rows; both solvers stop within tol of the optimum, on different paths.
+        largest = max(abs(cell["mean_test_score"] - mean) for cell, mean in
+                      zip(ours["cv_results"], theirs["mean_test_score"]))
+        print(f"largest difference of a cell's mean CV accuracy: {largest}", file=sys.stderr)
+        for cell, params, mean in zip(ours["cv_results"], theirs["params"],
+                                      theirs["mean_test_score"]):
+            self.assertEqual((cell["kernel"], cell["C"], str(cell["gamma"])),
+                             (params["kernel"], params["C"], str(params["gamma"])))
+            self.assertAlmostEqual(cell["mean_test_score"], mean, delta=1 / 120 + 1e-9,
+                                   msg=str(params))
+        best = ours["best"]
+        self.assertEqual((best["kernel"], best["C"], str(best["gamma"])),
+                         (search.best_params_["kernel"], search.best_params_["C"],
+                          str(search.best_params_["gamma"])))
+        self.assertAlmostEqual(ours["accuracy"]["test"], search.score(self.x_test, self.y_test),
+                               delta=2 / 800 + 1e-9)
+
+    def test_one_cell_without_cv_matches_svc(self):
+        from sklearn.svm import SVC
+        out = os.path.join(self.tmp, "fit.json")
+        run = self.run_grid(f"--train={self.train}", f"--test={self.test}",
+                            "--grid=kernel=rbf;C=10;gamma=scale", "--cv=0", f"--out={out}")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(out) as f:
+            ours = json.load(f)
+        svc = SVC(C=10, gamma="scale").fit(self.x_train, self.y_train)
+        self.assertEqual(ours["support_vectors"], len(svc.support_))
+        self.assertAlmostEqual(ours["accuracy"]["test"], svc.score(self.x_test, self.y_test),
+                               delta=1 / 800 + 1e-9)
+
+    def test_bad_input_is_one_line(self):
+        nan = self.x_train[:50].copy()
+        nan[7, 3] = np.nan
+        cases = {
+            "empty file": (self.write_bytes("empty", b""), None),
+            "NaN features": (self.write("nan", nan, self.y_train[:50]), "feature [7, 3] is nan"),
+            "one class only": (self.write("one", self.x_train[:20], np.zeros(20, np.int64)),
+                               "one class only"),
+            "mismatched dims": (self.train, "784 features per row"),
+        }
+        for name, (path, message) in cases.items():
+            args = [f"--train={path}", "--grid=kernel=linear;C=1", "--cv=0"]
+            if name == "mismatched dims":
+                args.append("--test=" + self.write("narrow", self.x_test[:, :10], self.y_test))
+            run = self.run_grid(*args, f"--out={os.path.join(self.tmp, 'bad.json')}")
+            self.assertEqual(run.returncode, 1, name)
+            errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+            self.assertEqual(len(errors), 1, name + ": " + run.stderr)
+            if message:
+                self.assertIn(message, errors[0], name)
+        run = self.run_grid(f"--train={self.train}", "--grid=kernel=rbf;C=-1")
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("not a positive number", run.stderr)
+
+    def write_bytes(self, name, data):
+        path = os.path.join(self.tmp, name + ".safetensors")
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+
+if __name__ == "__main__":
+    SVM_GRID = sys.argv.pop(1)
+    unittest.main()
