@@ -39,6 +39,8 @@ DEFINE_int64(max_iter, 0, "Most SMO iterations per pair; 0 for libsvm's default.
 DEFINE_bool(warm_start, true, "Start each C from the previous C's solution.");
 DEFINE_string(out, "", "Results JSON; default runs/svm_grid/results.json.");
 DEFINE_string(save_model, "", "Write the fitted model here (safetensors).");
+DEFINE_string(model, "", "Score this saved model (--save_model's file) on --train/--val/--test "
+              "instead of fitting one.");
 DEFINE_bool(progress, true, "Show progress on stderr.");
 
 namespace fauna {
@@ -48,7 +50,43 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// --model: accuracy of a saved model on each features file given.
+absl::Status ScoreSavedModel(const Runtime& runtime) {
+  std::vector<std::string> classes;
+  ASSIGN_OR_RETURN(SvmModel model, SvmModel::Load(FLAGS_model, &classes));
+  std::printf("model %s: kernel %s, C %g, %lld support vectors\n", FLAGS_model.c_str(),
+              KernelDescription(model.kernel()).c_str(), model.C(),
+              static_cast<long long>(model.support().size(0)));
+  nlohmann::json accuracy;
+  for (const auto& [name, path] : {std::pair<std::string, std::string>{"train", FLAGS_train},
+                                   {"val", FLAGS_val}, {"test", FLAGS_test}}) {
+    if (path.empty()) continue;
+    ASSIGN_OR_RETURN(FeatureSet set, ReadFeatureSet(path));
+    if (set.dim() != model.dim() || set.classes != classes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " does not fit ", FLAGS_model, ": ", set.dim(), " features and ",
+          set.classes.size(), " classes, the model has ", model.dim(), " and ", classes.size(),
+          " (or the class names differ)"));
+    }
+    accuracy[name] = model.Accuracy(set.features.to(runtime.device), set.labels);
+    std::printf("%s accuracy: %.4f (%lld rows)\n", name.c_str(), accuracy[name].get<double>(),
+                static_cast<long long>(set.size()));
+  }
+  if (!FLAGS_out.empty()) {
+    RETURN_IF_ERROR(WriteFileAtomically(
+        FLAGS_out, nlohmann::json({{"model", FLAGS_model}, {"accuracy", accuracy}}).dump(2)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
+  if (!FLAGS_model.empty()) {
+    if (FLAGS_train.empty() && FLAGS_val.empty() && FLAGS_test.empty()) {
+      return absl::InvalidArgumentError("--model needs a features file to score (--test=...)");
+    }
+    ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
+    return ScoreSavedModel(runtime);
+  }
   if (FLAGS_train.empty()) return absl::InvalidArgumentError("--train is required");
   if (FLAGS_cv < 0 || FLAGS_cv == 1) {
     return absl::InvalidArgumentError(absl::StrCat("--cv must be 0 or >= 2, not ", FLAGS_cv));
@@ -183,6 +221,7 @@ int main(int argc, char** argv) {
                     "[--grid=afhq_study] [--cv=5]: an SVM on features files, tuned by grid search",
                     {{"Data", {"train", "val", "test"}},
                      {"Search", {"grid", "cv", "tol", "max_iter", "warm_start"}},
-                     {"Output", {"out", "save_model", "progress"}}});
+                     {"Output", {"out", "save_model", "progress"}},
+                     {"Saved model", {"model"}}});
   return fauna::ExitCode(fauna::Run());
 }

@@ -77,11 +77,18 @@ class SvmGridTest(unittest.TestCase):
     def test_one_cell_without_cv_matches_svc(self):
         from sklearn.svm import SVC
         out = os.path.join(self.tmp, "fit.json")
+        model = os.path.join(self.tmp, "svm.safetensors")
         run = self.run_grid(f"--train={self.train}", f"--test={self.test}",
-                            "--grid=kernel=rbf;C=10;gamma=scale", "--cv=0", f"--out={out}")
+                            "--grid=kernel=rbf;C=10;gamma=scale", "--cv=0", f"--out={out}",
+                            f"--save_model={model}")
         self.assertEqual(run.returncode, 0, run.stderr)
         with open(out) as f:
             ours = json.load(f)
+        scored = os.path.join(self.tmp, "scored.json")
+        run = self.run_grid(f"--model={model}", f"--test={self.test}", f"--out={scored}")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(scored) as f:
+            self.assertEqual(json.load(f)["accuracy"]["test"], ours["accuracy"]["test"])
         svc = SVC(C=10, gamma="scale").fit(self.x_train, self.y_train)
         self.assertEqual(ours["support_vectors"], len(svc.support_))
         self.assertAlmostEqual(ours["accuracy"]["test"], svc.score(self.x_test, self.y_test),
