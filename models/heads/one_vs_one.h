@@ -66,7 +66,7 @@ at::Tensor DualCoefficients(const OneVsOne& ovo, const std::vector<int64_t>& row
 at::Tensor Rhos(const OneVsOne& ovo);
 
 // Decision values float64 [M, P] = K(x, rows) @ dual_coef - rho, from `cross_kernel` [M, R]
-// (float32) against the R rows the coefficients are over.
+// (float32, or float64 for libsvm's precision) against the R rows the coefficients are over.
 at::Tensor PairDecisions(const at::Tensor& cross_kernel, const at::Tensor& dual_coef,
                          const at::Tensor& rho);
 

@@ -106,8 +106,9 @@ absl::StatusOr<SvmModel> SvmModel::Fit(const at::Tensor& x, const at::Tensor& la
     diagonal.assign(diag.data_ptr<double>(), diag.data_ptr<double>() + n);
   }
   if (n * n * static_cast<int64_t>(sizeof(float)) <= params.max_gram_bytes) {
-    const at::Tensor gram =
-        KernelMatrix(kernel, x, x, params.exact_kernel).to(at::kCPU, at::kFloat).contiguous();
+    const at::Tensor gram = SymmetricKernelMatrix(kernel, x, params.exact_kernel)
+                                .to(at::kCPU, at::kFloat)
+                                .contiguous();
     stats.gram_seconds = SecondsSince(start);
     solution = SolveOneVsOne(GatherFromGram(gram), diagonal, label_vector, num_classes, options,
                              params.threads);

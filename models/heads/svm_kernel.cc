@@ -1,5 +1,6 @@
 #include "models/heads/svm_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/ATen.h>
@@ -83,6 +84,25 @@ at::Tensor KernelMatrix(const SvmKernel& kernel, const at::Tensor& a, const at::
           .pow_(kernel.degree);
   }
   return at::Tensor();
+}
+
+at::Tensor SymmetricKernelMatrix(const SvmKernel& kernel, const at::Tensor& x, bool exact) {
+  // Rows per panel: large enough for an efficient GEMM, small enough that the triangle is tight.
+  constexpr int64_t kPanel = 1024;
+  const int64_t n = x.size(0);
+  if (n <= kPanel) return KernelMatrix(kernel, x, x, exact);
+  at::Tensor gram = at::empty({n, n}, x.options().dtype(exact ? at::kDouble : at::kFloat));
+  for (int64_t begin = 0; begin < n; begin += kPanel) {
+    const int64_t rows = std::min(kPanel, n - begin), end = begin + rows;
+    // K[begin:end, 0:end], then its transpose into K[0:begin, begin:end].
+    gram.narrow(0, begin, rows).narrow(1, 0, end)
+        .copy_(KernelMatrix(kernel, x.narrow(0, begin, rows), x.narrow(0, 0, end), exact));
+    if (begin > 0) {
+      gram.narrow(0, 0, begin).narrow(1, begin, rows)
+          .copy_(gram.narrow(0, begin, rows).narrow(1, 0, begin).t());
+    }
+  }
+  return gram;
 }
 
 at::Tensor KernelDiagonal(const SvmKernel& kernel, const at::Tensor& a) {

@@ -43,6 +43,10 @@ at::Tensor SquaredDistances(const at::Tensor& a, const at::Tensor& b, bool exact
 at::Tensor KernelMatrix(const SvmKernel& kernel, const at::Tensor& a, const at::Tensor& b,
                         bool exact = false);
 
+// KernelMatrix(kernel, x, x), computed as one symmetric half: row panels of the lower triangle,
+// each one GEMM, mirrored into the upper one (about half the multiply-adds of the full product).
+at::Tensor SymmetricKernelMatrix(const SvmKernel& kernel, const at::Tensor& x, bool exact = false);
+
 // k(a_i, a_i) for every row of `a`, float64 [N], computed in float64.
 at::Tensor KernelDiagonal(const SvmKernel& kernel, const at::Tensor& a);
 
