@@ -32,6 +32,7 @@
 #include "core/runtime.h"
 #include "core/status.h"
 #include "core/torch_status.h"
+#include "data/dataset.h"
 #include "eval/confusion_matrix.h"
 #include "eval/svg_plot.h"
 #include "models/registry.h"
@@ -39,7 +40,6 @@
 #include "train/distributed.h"
 #include "train/scale.h"
 #include "train/trainer.h"
-#include "train/training_data.h"
 
 // What the run is.
 DEFINE_string(name, "train", "Name of the run (a recipe sets it); default folder runs/<name>.");
@@ -123,7 +123,7 @@ absl::Status CheckFlags(const ModelConfig& model_config) {
 
 // --evaluate: the loss, accuracy and confusion matrix of saved weights on the val and test parts,
 // printed and written to <run_dir>/evaluation.json.
-absl::Status EvaluateWeights(Backbone model, const TrainingData& data, const std::string& run_dir,
+absl::Status EvaluateWeights(Backbone model, const Dataset& data, const std::string& run_dir,
                              const Runtime& runtime) {
   RETURN_IF_ERROR(LoadWeights(*model, FLAGS_evaluate).status());
   model->to(runtime.device);
@@ -186,7 +186,7 @@ absl::Status Run(const std::string& command) {
                  static_cast<long long>(epochs), run_dir.c_str());
   }
 
-  TrainingDataOptions data_options;
+  DatasetOptions data_options;
   data_options.data = FLAGS_data;
   data_options.data_root = FLAGS_data_root;
   data_options.image_size = image_size;
@@ -200,8 +200,8 @@ absl::Status Run(const std::string& command) {
   data_options.cache_dir = CacheDir();
   data_options.seed = runtime.seed;
   data_options.threads = runtime.threads;
-  ASSIGN_OR_RETURN(TrainingData data,
-                   OpenTrainingData(data_options, writes_run ? run_dir + "/split.csv" : ""));
+  ASSIGN_OR_RETURN(Dataset data,
+                   OpenDataset(data_options, writes_run ? run_dir + "/split.csv" : ""));
   const int64_t num_classes = static_cast<int64_t>(data.class_names.size());
 
   model_config.num_classes = num_classes;

@@ -154,7 +154,7 @@ absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part,
   return evaluation;
 }
 
-absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
+absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
                                   const TrainerOptions& options,
                                   DistributedContext* distributed) {
   const auto start = std::chrono::steady_clock::now();

@@ -20,13 +20,13 @@
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.h"
 #include "data/loader.h"
 #include "eval/confusion_matrix.h"
 #include "models/backbone.h"
 #include "train/distributed.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
-#include "train/training_data.h"
 
 namespace fauna {
 
@@ -97,7 +97,7 @@ struct TrainResult {
 // best weights on data.test; `model` ends holding the best weights. `distributed` may be null
 // (one process). Errors: bad options, a checkpoint that does not match on resume, an item failure
 // with strict, a failed write, a lost peer.
-absl::StatusOr<TrainResult> Train(Backbone model, const TrainingData& data,
+absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
                                   const TrainerOptions& options,
                                   DistributedContext* distributed = nullptr);
 

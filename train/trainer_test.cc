@@ -48,8 +48,8 @@ DataPart MakePart(int64_t n, uint64_t seed, bool poison = false) {
   return part;
 }
 
-TrainingData MakeData(bool poison = false) {
-  TrainingData data;
+Dataset MakeData(bool poison = false) {
+  Dataset data;
   data.class_names = {"a", "b", "c"};
   data.train = MakePart(192, 1, poison);
   data.val = MakePart(30, 2);

@@ -1,4 +1,4 @@
-#include "train/training_data.h"
+#include "data/dataset.h"
 
 #include <sys/stat.h>
 
@@ -90,7 +90,7 @@ absl::StatusOr<SplitItems> SplitWhole(std::shared_ptr<const ImageSource> all,
 
 // A manifest, opened once: split as --split says, or, with a split column, as the column says
 // (val carved out of train by --split when the column has no val rows).
-absl::StatusOr<SplitItems> OpenManifest(const TrainingDataOptions& options,
+absl::StatusOr<SplitItems> OpenManifest(const DatasetOptions& options,
                                         const std::vector<double>& fractions) {
   ManifestOptions manifest_options;
   manifest_options.root = options.data_root;
@@ -123,7 +123,7 @@ absl::StatusOr<SplitItems> OpenManifest(const TrainingDataOptions& options,
   return items;
 }
 
-absl::StatusOr<SplitItems> OpenItems(const TrainingDataOptions& options,
+absl::StatusOr<SplitItems> OpenItems(const DatasetOptions& options,
                                      const std::vector<double>& fractions) {
   SplitItems items;
   if (options.data == "synthetic") {
@@ -182,7 +182,7 @@ absl::StatusOr<SplitItems> OpenItems(const TrainingDataOptions& options,
 }
 
 // A short stable name for cache files of this data and size.
-std::string CacheTag(const TrainingDataOptions& options, const std::string& kind) {
+std::string CacheTag(const DatasetOptions& options, const std::string& kind) {
   std::error_code error;
   std::string where = options.data;
   if (kind == "synthetic") {
@@ -212,9 +212,10 @@ absl::StatusOr<std::vector<int64_t>> ItemShape(const DecodedCache& cache, const 
 
 absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
                                   std::vector<int64_t> indices, const std::string& cache_path,
-                                  const TrainingDataOptions& options,
+                                  const DatasetOptions& options,
                                   std::shared_ptr<const Pipeline> augment,
-                                  const Normalization& normalization, nlohmann::json& caches) {
+                                  const Normalization& normalization, bool files,
+                                  nlohmann::json& caches) {
   ASSIGN_OR_RETURN(std::unique_ptr<SubsetSource> subset,
                    SubsetSource::Create(std::move(all), std::move(indices)));
   DecodeOptions decode;
@@ -228,6 +229,10 @@ absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
   part.size = cache->size();
   part.invalid = cache->invalid_count();
   for (int64_t i = 0; i < part.size; ++i) part.labels.push_back(cache->label(i));
+  if (files) {
+    part.paths.reserve(static_cast<size_t>(part.size));
+    for (int64_t i = 0; i < part.size; ++i) part.paths.push_back(subset->describe(i));
+  }
   const uint64_t seed = options.seed;
   ASSIGN_OR_RETURN(part.image_shape, ItemShape(*cache, *augment, seed));
   part.write_example = [cache, augment, normalization, seed](
@@ -269,8 +274,8 @@ absl::StatusOr<std::vector<double>> ParseSplitFractions(const std::string& split
   return fractions;
 }
 
-absl::StatusOr<TrainingData> OpenTrainingData(const TrainingDataOptions& options,
-                                              const std::string& manifest_path) {
+absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
+                                    const std::string& manifest_path) {
   ASSIGN_OR_RETURN(std::vector<double> fractions, ParseSplitFractions(options.split));
   auto augment = std::make_shared<Pipeline>();
   ASSIGN_OR_RETURN(*augment, Pipeline::Parse(options.augment));
@@ -307,17 +312,17 @@ absl::StatusOr<TrainingData> OpenTrainingData(const TrainingDataOptions& options
     return absl::PermissionDeniedError("cannot create the cache folder " + options.cache_dir +
                                        ": " + error.message());
   }
-  TrainingData data;
+  Dataset data;
   data.class_names = items.all->class_names();
   const std::string prefix = options.cache_dir + "/" + CacheTag(options, items.kind);
   nlohmann::json caches = nlohmann::json::array();
   const auto no_augment = std::make_shared<const Pipeline>();  // Val and test.
   ASSIGN_OR_RETURN(data.train, MakePart(items.all, items.parts[0], prefix + "-train.fdc", options,
-                                        augment, normalization, caches));
+                                        augment, normalization, items.files, caches));
   ASSIGN_OR_RETURN(data.val, MakePart(items.all, items.parts[1], prefix + "-val.fdc", options,
-                                      no_augment, normalization, caches));
+                                      no_augment, normalization, items.files, caches));
   ASSIGN_OR_RETURN(data.test, MakePart(items.all, items.parts[2], prefix + "-test.fdc", options,
-                                       no_augment, normalization, caches));
+                                       no_augment, normalization, items.files, caches));
   description["classes"] = data.class_names;
   description["sizes"] = {{"train", data.train.size}, {"val", data.val.size},
                           {"test", data.test.size}};

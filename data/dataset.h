@@ -1,9 +1,12 @@
-// The train, val and test parts a run needs, from one --data argument: the embedded synthetic
-// set, the real Fashion-MNIST, a class folder (flat, or AFHQ's train/ and val/) or a CSV manifest.
-// Each part is decoded once into a memory-mapped cache at the run's image size; training items
-// are augmented per (seed, epoch, index); every item is normalised for the model.
-#ifndef FAUNA_TRAIN_TRAINING_DATA_H_
-#define FAUNA_TRAIN_TRAINING_DATA_H_
+// A dataset as every fauna tool opens it: the train, val and test parts of one --data argument
+// (the embedded synthetic set, the real Fashion-MNIST, a class folder, flat or AFHQ's train/ and
+// val/, or a CSV manifest), split stratified and seeded. Each part is decoded once into a
+// memory-mapped cache at the run's image size; training items are augmented per (seed, epoch,
+// index); every item is normalised for the model. The trainer (train/train_main.cc) and
+// tools/extract_features open their data here, so the same flags give the same split and the same
+// preprocessing in both.
+#ifndef FAUNA_DATA_DATASET_H_
+#define FAUNA_DATA_DATASET_H_
 
 #include <cstdint>
 #include <memory>
@@ -17,7 +20,8 @@
 
 namespace fauna {
 
-struct TrainingDataOptions {
+// Everything that decides which items a dataset's parts hold and how they look to a model.
+struct DatasetOptions {
   // "synthetic", "fashion_mnist", a class folder, or a .csv manifest.
   std::string data = "synthetic";
   // Folder every image of a manifest must lie in ("" = the manifest's folder).
@@ -51,11 +55,14 @@ struct DataPart {
   std::vector<int64_t> image_shape;
   ExampleWriter write_example;
   std::vector<int64_t> labels;
+  // Each item's image file, when the items are files (a folder or a manifest); empty otherwise.
+  std::vector<std::string> paths;
   // Items that failed to decode (skipped by the loader with a warning, or an error with strict).
   int64_t invalid = 0;
 };
 
-struct TrainingData {
+// What OpenDataset gives: the class names and the three parts.
+struct Dataset {
   std::vector<std::string> class_names;
   DataPart train, val, test;
   // For the results file: what was read, how it was split, where the split manifest is.
@@ -68,11 +75,11 @@ struct TrainingData {
 // a bad split or augmentation spec, an empty part, a dataset with fewer than two classes.
 //
 // Example:
-//   ASSIGN_OR_RETURN(TrainingData data, OpenTrainingData(options, run_dir + "/split.csv"));
+//   ASSIGN_OR_RETURN(Dataset data, OpenDataset(options, run_dir + "/split.csv"));
 //   Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
 //                 loader_options);
-absl::StatusOr<TrainingData> OpenTrainingData(const TrainingDataOptions& options,
-                                              const std::string& manifest_path);
+absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
+                                    const std::string& manifest_path);
 
 // "80/10/10" as {0.8, 0.1, 0.1}; InvalidArgument unless three non-negative numbers summing to 100
 // with a non-empty train and val part.
@@ -80,4 +87,4 @@ absl::StatusOr<std::vector<double>> ParseSplitFractions(const std::string& split
 
 }  // namespace fauna
 
-#endif  // FAUNA_TRAIN_TRAINING_DATA_H_
+#endif  // FAUNA_DATA_DATASET_H_

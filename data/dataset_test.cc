@@ -1,4 +1,4 @@
-#include "train/training_data.h"
+#include "data/dataset.h"
 
 #include <filesystem>
 #include <fstream>
@@ -24,8 +24,8 @@ absl::StatusOr<Example> Make(const DataPart& part, int64_t index, int64_t epoch)
 
 using ::testing::HasSubstr;
 
-TrainingDataOptions SmallSynthetic(const std::string& cache) {
-  TrainingDataOptions options;
+DatasetOptions SmallSynthetic(const std::string& cache) {
+  DatasetOptions options;
   options.synthetic_count = 60;
   options.image_size = 32;
   options.cache_dir = TestTempPath(cache);
@@ -33,8 +33,8 @@ TrainingDataOptions SmallSynthetic(const std::string& cache) {
   return options;
 }
 
-TEST(TrainingData, SyntheticSplitsIntoStratifiedParts) {
-  absl::StatusOr<TrainingData> data = OpenTrainingData(SmallSynthetic("cache1"), "");
+TEST(Dataset, SyntheticSplitsIntoStratifiedParts) {
+  absl::StatusOr<Dataset> data = OpenDataset(SmallSynthetic("cache1"), "");
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->class_names, (std::vector<std::string>{"cat", "dog", "wild"}));
   EXPECT_EQ(data->train.size, 48);
@@ -46,13 +46,14 @@ TEST(TrainingData, SyntheticSplitsIntoStratifiedParts) {
   EXPECT_EQ(example->image.sizes(), (at::IntArrayRef{3, 32, 32}));
   EXPECT_EQ(example->label, data->train.labels[0]);
   EXPECT_TRUE(data->description["manifest"].is_null());  // Synthetic items are not files.
+  EXPECT_TRUE(data->train.paths.empty());
   EXPECT_EQ(data->description["sizes"]["train"], 48);
 }
 
-TEST(TrainingData, ItemsTakeTheSizeTheAugmentationMakes) {
-  TrainingDataOptions options = SmallSynthetic("cache_crop");
+TEST(Dataset, ItemsTakeTheSizeTheAugmentationMakes) {
+  DatasetOptions options = SmallSynthetic("cache_crop");
   options.augment = "hflip, resized_crop(size=20)";
-  absl::StatusOr<TrainingData> data = OpenTrainingData(options, "");
+  absl::StatusOr<Dataset> data = OpenDataset(options, "");
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train.image_shape, (std::vector<int64_t>{3, 20, 20}));
   EXPECT_EQ(data->val.image_shape, (std::vector<int64_t>{3, 32, 32}));  // Not augmented.
@@ -67,10 +68,10 @@ TEST(TrainingData, ItemsTakeTheSizeTheAugmentationMakes) {
   EXPECT_EQ(loader.skipped().count, 0);
 }
 
-TEST(TrainingData, AugmentationDependsOnEpochAndIndexOnly) {
-  TrainingDataOptions options = SmallSynthetic("cache2");
+TEST(Dataset, AugmentationDependsOnEpochAndIndexOnly) {
+  DatasetOptions options = SmallSynthetic("cache2");
   options.augment = "hflip, rotate(degrees=30)";
-  absl::StatusOr<TrainingData> data = OpenTrainingData(options, "");
+  absl::StatusOr<Dataset> data = OpenDataset(options, "");
   ASSERT_TRUE(data.ok()) << data.status();
   at::Tensor a = Make(data->train, 3, 1)->image;
   at::Tensor b = Make(data->train, 3, 1)->image;
@@ -97,31 +98,42 @@ void WriteAfhq(const std::string& root, int per_split) {
   }
 }
 
-TEST(TrainingData, AfhqFolderKeepsItsValAsTestAndWritesARepeatableManifest) {
+TEST(Dataset, AfhqFolderKeepsItsValAsTestAndWritesARepeatableManifest) {
   const std::string root = TestTempPath("afhq");
   WriteAfhq(root, /*per_split=*/30);
-  TrainingDataOptions options = SmallSynthetic("cache3");
+  DatasetOptions options = SmallSynthetic("cache3");
   options.data = root;
   options.split = "80/20/0";
   const std::string manifest = TestTempPath("split.csv");
-  absl::StatusOr<TrainingData> data = OpenTrainingData(options, manifest);
+  absl::StatusOr<Dataset> data = OpenDataset(options, manifest);
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train.size, 24);
   EXPECT_EQ(data->val.size, 6);
   EXPECT_EQ(data->test.size, 30);
   EXPECT_EQ(data->description["manifest"], manifest);
+  // Each item's file, in the part's order: its folder is its class.
+  for (const DataPart* part : {&data->train, &data->val, &data->test}) {
+    ASSERT_EQ(part->paths.size(), static_cast<size_t>(part->size));
+    for (int64_t i = 0; i < part->size; ++i) {
+      const std::filesystem::path path(part->paths[i]);
+      EXPECT_TRUE(std::filesystem::is_regular_file(path)) << path;
+      EXPECT_EQ(path.parent_path().filename(), data->class_names[part->labels[i]]) << path;
+    }
+  }
+  EXPECT_THAT(data->test.paths[0], HasSubstr("/val/"));
 
   // Re-run as the README says, with nothing but --data=<the written split>.
   options.data = manifest;
-  absl::StatusOr<TrainingData> again = OpenTrainingData(options, "");
+  absl::StatusOr<Dataset> again = OpenDataset(options, "");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->train.labels, data->train.labels);
   EXPECT_EQ(again->val.labels, data->val.labels);
   EXPECT_EQ(again->test.size, 30);
+  EXPECT_EQ(again->train.paths, data->train.paths);
   EXPECT_TRUE(Make(again->train, 5, 0)->image.equal(Make(data->train, 5, 0)->image));
 }
 
-TEST(TrainingData, ManifestSplitColumnsAreCheckedByName) {
+TEST(Dataset, ManifestSplitColumnsAreCheckedByName) {
   const std::string root = TestTempPath("manifest_splits");
   WriteAfhq(root, /*per_split=*/12);
   std::string rows;  // The train/ images as train rows, the val/ images as test rows.
@@ -138,10 +150,10 @@ TEST(TrainingData, ManifestSplitColumnsAreCheckedByName) {
   }
   ASSERT_EQ(count, 24);
   std::ofstream(root + "/no_val.csv") << "path,label,split\n" << rows;
-  TrainingDataOptions options = SmallSynthetic("cache_manifest_splits");
+  DatasetOptions options = SmallSynthetic("cache_manifest_splits");
   options.data = root + "/no_val.csv";
   options.split = "75/25/0";
-  absl::StatusOr<TrainingData> data = OpenTrainingData(options, "");
+  absl::StatusOr<Dataset> data = OpenDataset(options, "");
   ASSERT_TRUE(data.ok()) << data.status();  // Val is carved out of train.
   EXPECT_EQ(data->train.size + data->val.size, 12);
   EXPECT_GT(data->val.size, 0);
@@ -149,45 +161,45 @@ TEST(TrainingData, ManifestSplitColumnsAreCheckedByName) {
 
   std::ofstream(root + "/odd.csv") << "path,label,split\n" << rows << "val/cat/x.png,cat,holdout\n";
   options.data = root + "/odd.csv";
-  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()),
+  EXPECT_THAT(std::string(OpenDataset(options, "").status().message()),
               HasSubstr("split 'holdout' is not train, val or test"));
   std::ofstream(root + "/no_test.csv") << "path,label,split\ntrain/cat/0.png,cat,train\n"
                                        << "train/dog/1.png,dog,val\n";
   options.data = root + "/no_test.csv";
-  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()),
+  EXPECT_THAT(std::string(OpenDataset(options, "").status().message()),
               HasSubstr("needs train and test rows"));
 }
 
-TEST(TrainingData, BadInputIsAClearError) {
-  TrainingDataOptions options = SmallSynthetic("cache4");
+TEST(Dataset, BadInputIsAClearError) {
+  DatasetOptions options = SmallSynthetic("cache4");
   options.data = TestTempPath("no_such_dataset");
-  EXPECT_EQ(OpenTrainingData(options, "").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(OpenDataset(options, "").status().code(), absl::StatusCode::kNotFound);
 
   options = SmallSynthetic("cache4");
   options.split = "80/20";
-  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()),
+  EXPECT_THAT(std::string(OpenDataset(options, "").status().message()),
               HasSubstr("three percentages"));
   options.split = "100/0/0";
-  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+  EXPECT_FALSE(OpenDataset(options, "").ok());
   options.split = "80/10/10";
   options.augment = "spin(degrees=3)";
-  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+  EXPECT_FALSE(OpenDataset(options, "").ok());
   options.augment = "";
   options.normalization = "zscore";
-  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+  EXPECT_FALSE(OpenDataset(options, "").ok());
   options.normalization = "imagenet";
   options.synthetic_count = 5;  // Too few for a test part.
-  EXPECT_THAT(std::string(OpenTrainingData(options, "").status().message()), HasSubstr("empty"));
+  EXPECT_THAT(std::string(OpenDataset(options, "").status().message()), HasSubstr("empty"));
 
   const std::string one_class = TestTempPath("one_class/cat");
   std::filesystem::create_directories(one_class);
   ASSERT_TRUE(cv::imwrite(one_class + "/a.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(9))));
   options = SmallSynthetic("cache4");
   options.data = TestTempPath("one_class");
-  EXPECT_FALSE(OpenTrainingData(options, "").ok());
+  EXPECT_FALSE(OpenDataset(options, "").ok());
 }
 
-TEST(TrainingData, ParsesSplitFractions) {
+TEST(Dataset, ParsesSplitFractions) {
   absl::StatusOr<std::vector<double>> fractions = ParseSplitFractions("70/20/10");
   ASSERT_TRUE(fractions.ok());
   EXPECT_DOUBLE_EQ((*fractions)[2], 0.1);
