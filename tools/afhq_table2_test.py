@@ -3,7 +3,8 @@ accuracy of the best cell) end to end at the ci scale, on the synthetic set:
 
   //train:train (the vgg16_best recipe, --scale=ci)
     -> //tools:extract_features (--run: the run's penultimate layer, fc7 after its ReLU)
-    -> //models/heads:svm_grid (--grid=afhq_study --cv=5: the study's 72 cells, GridSearchCV's folds)
+    -> //models/heads:svm_grid (--grid=afhq_study --cv=5: the study's 72 cells, GridSearchCV's
+       folds)
 
 Checked: each stage's output fits the next (rows, dims, classes), the grid is the study's, the
 best cell is the top-ranked one and is refitted, and the table's three accuracies are fractions of

@@ -72,7 +72,8 @@ Outcome RunCommand(const std::string& binary, const std::string& flags) {
 }
 
 // Flags every run here shares: the test's own cache, 2 threads, no progress bars.
-const std::string kCommon = " --cache_dir=" + TestTempPath("cache") + " --threads=2 --progress=false";
+const std::string kCommon =
+    " --cache_dir=" + TestTempPath("cache") + " --threads=2 --progress=false";
 
 Outcome Extract(const std::string& flags) { return RunCommand(Tool(), flags + kCommon); }
 
@@ -280,6 +281,36 @@ TEST(ExtractFeatures, FileDataKeepsEachRowsPathAndARunKeepsItsSplit) {
   ASSERT_EQ(replaced.code, 0) << replaced.err;
   EXPECT_THAT(replaced.out, HasSubstr("train: 96 rows x 3072 dims"));
   EXPECT_TRUE(Read(TestTempPath("replaced/train.safetensors")).paths.empty());
+}
+
+TEST(ExtractFeatures, UnreadableImagesAreLeftOutOrWithStrictAnError) {
+  const std::string folder = TestTempPath("one_unreadable");
+  std::filesystem::remove_all(folder);
+  WriteAfhq(folder, /*per_split=*/15);  // 30 images under train/ and val/
+  const std::string broken = folder + "/train/cat/broken.png";
+  std::ofstream(broken) << "not a png";
+  const std::string out = TestTempPath("broken_features");
+  const Outcome extracted =
+      Extract("--layer=pixels --image_size=32 --split=80/20/0 --data=" + folder + " --out=" + out);
+  ASSERT_EQ(extracted.code, 0) << extracted.err;
+  EXPECT_THAT(extracted.err, HasSubstr("broken.png"));
+  EXPECT_THAT(extracted.err, HasSubstr("1 unreadable images left out"));
+  int64_t rows = 0;
+  for (const char* name : {"train", "val", "test"}) {
+    const FeatureSet set = Read(out + "/" + std::string(name) + ".safetensors");
+    rows += set.size();
+    ASSERT_EQ(set.paths.size(), static_cast<size_t>(set.size()));
+    for (const std::string& path : set.paths) EXPECT_NE(path, broken);
+  }
+  EXPECT_EQ(rows, 30);
+
+  const Outcome strict = Extract("--layer=pixels --image_size=32 --split=80/20/0 --strict --data=" +
+                                 folder + " --out=" + out);
+  EXPECT_EQ(strict.code, 1);
+  const std::string last_line =
+      strict.err.substr(strict.err.rfind('\n', strict.err.size() - 2) + 1);
+  EXPECT_THAT(last_line, StartsWith("error: "));
+  EXPECT_THAT(last_line, HasSubstr("broken.png"));
 }
 
 TEST(ExtractFeatures, BadInputIsOneLineAndExitOne) {

@@ -81,7 +81,8 @@ TEST(RunFolder, FileDataIsReopenedFromTheRunsSplit) {
   config["data"]["data"] = "/data/afhq";
   config["data"]["kind"] = "folder";
   const std::string path = WriteRun("folder_run", config);
-  EXPECT_THAT(ErrorOf(path), HasSubstr("has no split.csv, the split of its folder data /data/afhq"));
+  EXPECT_THAT(ErrorOf(path),
+              HasSubstr("has no split.csv, the split of its folder data /data/afhq"));
   std::ofstream(path + "/split.csv") << "path,label,split\n";
   absl::StatusOr<RunFolder> run = ReadRunFolder(path);
   ASSERT_TRUE(run.ok()) << run.status();
