@@ -97,6 +97,19 @@ const std::string& SyntheticRun() {
   return *run;
 }
 
+// The features of SyntheticRun(), extracted once per test process with --run.
+const std::string& RunFeatures() {
+  static const std::string* const out = [] {
+    auto* folder = new std::string(TestTempPath("run_features"));
+    const Outcome extracted = Extract("--run=" + SyntheticRun() + " --out=" + *folder);
+    EXPECT_EQ(extracted.code, 0) << extracted.err;
+    EXPECT_THAT(extracted.out, HasSubstr("train: 192 rows x 512 dims, "));
+    EXPECT_THAT(extracted.out, HasSubstr("test: 24 rows x 512 dims, "));
+    return folder;
+  }();
+  return *out;
+}
+
 FeatureSet Read(const std::string& path) {
   absl::StatusOr<FeatureSet> set = ReadFeatureSet(path);
   EXPECT_TRUE(set.ok()) << set.status();
@@ -122,11 +135,7 @@ DatasetOptions WithTestCache(DatasetOptions options) {
 
 TEST(ExtractFeatures, ARunsFeaturesAreItsModelsOnItsSplitAndItsHeadGivesItsTestResults) {
   const std::string run_path = SyntheticRun();
-  const std::string out = TestTempPath("run_features");
-  const Outcome extracted = Extract("--run=" + run_path + " --out=" + out);
-  ASSERT_EQ(extracted.code, 0) << extracted.err;
-  EXPECT_THAT(extracted.out, HasSubstr("train: 192 rows x 512 dims, "));
-  EXPECT_THAT(extracted.out, HasSubstr("test: 24 rows x 512 dims, "));
+  const std::string out = RunFeatures();
 
   absl::StatusOr<RunFolder> run = ReadRunFolder(run_path);
   ASSERT_TRUE(run.ok()) << run.status();
@@ -176,9 +185,8 @@ TEST(ExtractFeatures, ARunsFeaturesAreItsModelsOnItsSplitAndItsHeadGivesItsTestR
 
 TEST(ExtractFeatures, ModelAndInitWeightsGiveTheSameFeaturesAsTheRun) {
   const std::string run = SyntheticRun();
-  const std::string by_run = TestTempPath("by_run");
+  const std::string by_run = RunFeatures();
   const std::string by_model = TestTempPath("by_model");
-  ASSERT_EQ(Extract("--run=" + run + " --out=" + by_run).code, 0);
   // The scale gives the run's width and image size, --seed and --synthetic_count its data; the
   // weights' 3-class head is not used.
   const Outcome extracted = Extract("--model=vgg16 --scale=ci --synthetic_count=240 --seed=5 "
