@@ -17,13 +17,13 @@
 // Training images are not augmented. Rows follow each part's item order; items that fail to load
 // are left out with a warning (an error with --strict). The settings used are written to
 // <out>/extraction.json.
-#include <sys/stat.h>
-
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -32,6 +32,7 @@
 
 #include <ATen/ATen.h>
 #include <absl/status/statusor.h>
+#include <absl/strings/str_join.h>
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
@@ -89,6 +90,10 @@ namespace fauna {
 namespace {
 
 constexpr char kPixels[] = "pixels";
+// The flags that choose the data and how it looks; with --run, those given replace the run's.
+const char* const kDataFlags[] = {"data", "data_root", "split", "image_size", "synthetic_classes",
+                                  "synthetic_count", "synthetic_difficulty", "normalization",
+                                  "seed"};
 // The flags a run folder fixes.
 const char* const kModelFlags[] = {"model", "init_weights", "width", "activation", "latent_dim",
                                    "scale"};
@@ -281,11 +286,13 @@ absl::Status Run(const std::string& command) {
   Network network;
   network.model = "none";
   std::optional<RunFolder> run;
+  bool run_data = false;  // The data is the run's own, as it was split.
   std::string out = UserPath(FLAGS_out);
   if (!FLAGS_run.empty()) {
     ASSIGN_OR_RETURN(run, ReadRunFolder(UserPath(FLAGS_run)));
     if (out.empty()) out = run->path + "/features/" + FLAGS_layer;
     data_options = run->data;
+    run_data = std::none_of(std::begin(kDataFlags), std::end(kDataFlags), IsSet);
     // Data flags given here replace the run's; a new --data, --data_root or --split means the
     // run's split.csv no longer names the items.
     if (IsSet("data") || IsSet("data_root") || IsSet("split")) {
@@ -343,11 +350,11 @@ absl::Status Run(const std::string& command) {
     network.module->eval();
   }
   ASSIGN_OR_RETURN(Dataset data, OpenDataset(data_options, /*manifest_path=*/""));
-  if (run && data_options.data == run->data.data && data.class_names != run->class_names) {
-    return absl::FailedPreconditionError(
-        "the data of " + run->path + " now has " + std::to_string(data.class_names.size()) +
-        " classes, not the run's " + std::to_string(run->class_names.size()) +
-        " (changed since the run?)");
+  if (run_data && data.class_names != run->class_names) {
+    return absl::FailedPreconditionError("the data of " + run->path + " now has the classes " +
+                                         absl::StrJoin(data.class_names, ", ") + ", not the run's " +
+                                         absl::StrJoin(run->class_names, ", ") +
+                                         " (changed since the run?)");
   }
   std::error_code error;
   std::filesystem::create_directories(out, error);

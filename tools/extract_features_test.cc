@@ -328,6 +328,13 @@ TEST(ExtractFeatures, BadInputIsOneLineAndExitOne) {
   std::filesystem::create_directories(unfinished);
   std::filesystem::copy_file(run + "/config.json", unfinished + "/config.json",
                              std::filesystem::copy_options::overwrite_existing);
+  const std::string renamed = TestTempPath("renamed_run");
+  std::filesystem::create_directories(renamed);
+  std::filesystem::copy_file(run + "/model.safetensors", renamed + "/model.safetensors",
+                             std::filesystem::copy_options::overwrite_existing);
+  nlohmann::json config = nlohmann::json::parse(ReadText(run + "/config.json"));
+  config["data"]["classes"] = {"lion", "tiger", "wolf"};
+  std::ofstream(renamed + "/config.json") << config.dump(2);
   const std::string weights = " --init_weights=" + run + "/model.safetensors";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--run=" + run + " --layer=fc7",
@@ -337,6 +344,7 @@ TEST(ExtractFeatures, BadInputIsOneLineAndExitOne) {
       {"--model=autoencoder --scale=ci" + weights + out,
        "--layer=penultimate: autoencoder has no penultimate layer"},
       {"--run=" + unfinished, "has no model.safetensors"},
+      {"--run=" + renamed, "now has the classes cat, dog, wild, not the run's lion, tiger, wolf"},
       {"--run=" + TestTempPath("no_such_run"), "does not exist"},
       {"--run=" + run + " --model=vgg16", "--run and --model exclude each other"},
       {"--run=" + run + " --width=0.5", "--width: the run folder"},
