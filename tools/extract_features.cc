@@ -169,8 +169,8 @@ absl::Status CheckFlags(bool pixels) {
 
 // The network to extract with: its name, what its weights are, and the module (empty for pixels).
 struct Network {
-  std::string model;     // Registered name; "none" for pixels.
-  std::string weights;   // Path; empty for pixels.
+  std::string model = "none";  // Registered name; "none" for pixels.
+  std::string weights;         // Path; empty for pixels.
   ModelConfig config;
   Backbone module{nullptr};
 };
@@ -195,6 +195,78 @@ absl::Status LoadNetwork(Network& network, bool head_free) {
     return Annotate(report.status(), what);
   }
   return absl::OkStatus();
+}
+
+// What to extract from and with.
+struct Plan {
+  DatasetOptions data;
+  Network network;
+  // The run folder of --run.
+  std::optional<RunFolder> run;
+  // Whether the data is the run's own, as it was split (no data flag replaced the run's).
+  bool run_data = false;
+  // The folder the features files go to.
+  std::string out;
+};
+
+// --run: the run's model, weights and data, with the data flags given here replacing the run's.
+absl::StatusOr<Plan> PlanFromRun(const Runtime& runtime, bool pixels) {
+  Plan plan;
+  ASSIGN_OR_RETURN(plan.run, ReadRunFolder(UserPath(FLAGS_run)));
+  const RunFolder& run = *plan.run;
+  plan.out = FLAGS_out.empty() ? run.path + "/features/" + FLAGS_layer : UserPath(FLAGS_out);
+  DatasetOptions& data = plan.data;
+  data = run.data;
+  plan.run_data = std::none_of(std::begin(kDataFlags), std::end(kDataFlags), IsSet);
+  // A new --data, --data_root or --split means the run's split.csv no longer names the items.
+  if (IsSet("data") || IsSet("data_root") || IsSet("split")) {
+    data.data = IsSet("data") ? UserData(FLAGS_data) : run.original_data;
+    data.data_root = UserPath(FLAGS_data_root);
+    if (IsSet("split")) data.split = FLAGS_split;
+  }
+  if (IsSet("image_size")) data.image_size = FLAGS_image_size;
+  if (IsSet("synthetic_classes")) data.synthetic_classes = FLAGS_synthetic_classes;
+  if (IsSet("synthetic_count")) data.synthetic_count = FLAGS_synthetic_count;
+  if (IsSet("synthetic_difficulty")) data.synthetic_difficulty = FLAGS_synthetic_difficulty;
+  if (IsSet("normalization")) data.normalization = FLAGS_normalization;
+  if (IsSet("seed")) data.seed = runtime.seed;
+  if (!pixels) {
+    plan.network.model = run.model;
+    plan.network.weights = run.weights;
+    plan.network.config = run.model_config;
+    plan.network.config.image_size = data.image_size;
+  }
+  return plan;
+}
+
+// --model and --init_weights (or no network for pixels), the data from the flags; the scale gives
+// what the flags leave at 0.
+absl::StatusOr<Plan> PlanFromFlags(const Runtime& runtime, bool pixels) {
+  Plan plan;
+  ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
+  plan.out = UserPath(FLAGS_out);
+  DatasetOptions& data = plan.data;
+  data.data = UserData(FLAGS_data);
+  data.data_root = UserPath(FLAGS_data_root);
+  data.split = FLAGS_split;
+  data.image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
+  data.synthetic_classes = FLAGS_synthetic_classes;
+  data.synthetic_count = FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count
+                                                   : scale.synthetic_count;
+  data.synthetic_difficulty = FLAGS_synthetic_difficulty;
+  data.normalization = FLAGS_normalization;
+  data.seed = runtime.seed;
+  if (!pixels) {
+    Network& network = plan.network;
+    network.model = FLAGS_model;
+    network.weights = UserPath(FLAGS_init_weights);
+    network.config.num_classes = 2;  // The head is not used; the weights' own is skipped.
+    network.config.width = FLAGS_width > 0 ? FLAGS_width : scale.width;
+    network.config.activation = FLAGS_activation;
+    network.config.latent_dim = FLAGS_latent_dim;
+    network.config.image_size = data.image_size;
+  }
+  return plan;
 }
 
 // The rows of one part: `extract` turns a batch of images into [B, D] float32 rows on the CPU.
@@ -282,60 +354,12 @@ absl::Status Run(const std::string& command) {
   cv::setNumThreads(1);
 
   // The data and the network, from the run folder or from the flags.
-  DatasetOptions data_options;
-  Network network;
-  network.model = "none";
-  std::optional<RunFolder> run;
-  bool run_data = false;  // The data is the run's own, as it was split.
-  std::string out = UserPath(FLAGS_out);
-  if (!FLAGS_run.empty()) {
-    ASSIGN_OR_RETURN(run, ReadRunFolder(UserPath(FLAGS_run)));
-    if (out.empty()) out = run->path + "/features/" + FLAGS_layer;
-    data_options = run->data;
-    run_data = std::none_of(std::begin(kDataFlags), std::end(kDataFlags), IsSet);
-    // Data flags given here replace the run's; a new --data, --data_root or --split means the
-    // run's split.csv no longer names the items.
-    if (IsSet("data") || IsSet("data_root") || IsSet("split")) {
-      data_options.data = IsSet("data") ? UserData(FLAGS_data) : run->original_data;
-      data_options.data_root = UserPath(FLAGS_data_root);
-      if (IsSet("split")) data_options.split = FLAGS_split;
-    }
-    if (IsSet("image_size")) data_options.image_size = FLAGS_image_size;
-    if (IsSet("synthetic_classes")) data_options.synthetic_classes = FLAGS_synthetic_classes;
-    if (IsSet("synthetic_count")) data_options.synthetic_count = FLAGS_synthetic_count;
-    if (IsSet("synthetic_difficulty")) {
-      data_options.synthetic_difficulty = FLAGS_synthetic_difficulty;
-    }
-    if (IsSet("normalization")) data_options.normalization = FLAGS_normalization;
-    if (IsSet("seed")) data_options.seed = runtime.seed;
-    if (!pixels) {
-      network.model = run->model;
-      network.weights = run->weights;
-      network.config = run->model_config;
-      network.config.image_size = data_options.image_size;
-    }
-  } else {
-    ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
-    data_options.data = UserData(FLAGS_data);
-    data_options.data_root = UserPath(FLAGS_data_root);
-    data_options.split = FLAGS_split;
-    data_options.image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
-    data_options.synthetic_classes = FLAGS_synthetic_classes;
-    data_options.synthetic_count =
-        FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count : scale.synthetic_count;
-    data_options.synthetic_difficulty = FLAGS_synthetic_difficulty;
-    data_options.normalization = FLAGS_normalization;
-    data_options.seed = runtime.seed;
-    if (!pixels) {
-      network.model = FLAGS_model;
-      network.weights = UserPath(FLAGS_init_weights);
-      network.config.num_classes = 2;  // The head is not used; the weights' own is skipped.
-      network.config.width = FLAGS_width > 0 ? FLAGS_width : scale.width;
-      network.config.activation = FLAGS_activation;
-      network.config.latent_dim = FLAGS_latent_dim;
-      network.config.image_size = data_options.image_size;
-    }
-  }
+  ASSIGN_OR_RETURN(Plan plan, FLAGS_run.empty() ? PlanFromFlags(runtime, pixels)
+                                                : PlanFromRun(runtime, pixels));
+  DatasetOptions& data_options = plan.data;
+  Network& network = plan.network;
+  const std::optional<RunFolder>& run = plan.run;
+  const std::string& out = plan.out;
   data_options.augment = "";  // Features of the images as they are.
   data_options.cache_dir = CacheDir();
   data_options.threads = runtime.threads;
@@ -350,11 +374,11 @@ absl::Status Run(const std::string& command) {
     network.module->eval();
   }
   ASSIGN_OR_RETURN(Dataset data, OpenDataset(data_options, /*manifest_path=*/""));
-  if (run_data && data.class_names != run->class_names) {
-    return absl::FailedPreconditionError("the data of " + run->path + " now has the classes " +
-                                         absl::StrJoin(data.class_names, ", ") + ", not the run's " +
-                                         absl::StrJoin(run->class_names, ", ") +
-                                         " (changed since the run?)");
+  if (plan.run_data && data.class_names != run->class_names) {
+    return absl::FailedPreconditionError(
+        "the data of " + run->path + " now has the classes " +
+        absl::StrJoin(data.class_names, ", ") + ", not the run's " +
+        absl::StrJoin(run->class_names, ", ") + " (changed since the run?)");
   }
   std::error_code error;
   std::filesystem::create_directories(out, error);
