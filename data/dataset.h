@@ -70,8 +70,8 @@ struct Dataset {
 };
 
 // Opens the data, splits it (stratified, seeded), writes the split as a `path,label,split`
-// manifest to `manifest_path` when the items are files (so `--data=<that manifest>` repeats the
-// run exactly), and builds or reuses the decoded caches. Errors: an unknown or missing dataset,
+// manifest to `manifest_path` when the items are files and the path is not empty (so
+// `--data=<that manifest>` repeats the run exactly), and builds or reuses the decoded caches. Errors: an unknown or missing dataset,
 // a bad split or augmentation spec, an empty part, a dataset with fewer than two classes.
 //
 // Example:
