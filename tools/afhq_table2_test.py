@@ -26,7 +26,9 @@ STUDY_VALUES = [0.001, 0.01, 0.1, 1, 10, 100]
 
 
 def run(*command):
-    done = subprocess.run(list(command), capture_output=True, text=True)
+    # OpenMP threads that spin while they wait cost a loaded machine several times their work.
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    done = subprocess.run(list(command), capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise AssertionError("%s failed (%d): %s" % (os.path.basename(command[0]),
                                                      done.returncode, done.stderr[-3000:]))

@@ -59,9 +59,12 @@ struct Outcome {
   std::string err;
 };
 
+// Runs `binary` with `flags`. OpenMP threads sleep while they wait (OMP_WAIT_POLICY=PASSIVE, unless
+// set): spinning ones cost a loaded machine several times their work.
 Outcome RunCommand(const std::string& binary, const std::string& flags) {
   const std::string out_path = TestTempPath("stdout.txt");
   const std::string err_path = TestTempPath("stderr.txt");
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
   const int status =
       std::system((binary + " " + flags + " >" + out_path + " 2>" + err_path).c_str());
   Outcome outcome;
