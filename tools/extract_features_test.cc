@@ -229,6 +229,38 @@ TEST(ExtractFeatures, PixelsAreTheLoadersNormalisedImages) {
   }
 }
 
+TEST(ExtractFeatures, BottleneckIsTheAutoencodersCode) {
+  // Randomly initialised weights of the ci scale's autoencoder (width 1/8, 32 px), an 8-wide code.
+  ModelConfig config;
+  config.width = 0.125;
+  config.image_size = 32;
+  config.latent_dim = 8;
+  absl::StatusOr<Backbone> model = CreateModel("autoencoder", config);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::string weights = TestTempPath("autoencoder.safetensors");
+  ASSERT_TRUE(SaveWeights(**model, weights).ok());
+  const std::string out = TestTempPath("bottleneck");
+  const Outcome extracted =
+      Extract("--model=autoencoder --layer=bottleneck --latent_dim=8 --scale=ci "
+              "--synthetic_count=120 --init_weights=" + weights + " --out=" + out);
+  ASSERT_EQ(extracted.code, 0) << extracted.err;
+
+  DatasetOptions options;
+  options.image_size = 32;
+  options.synthetic_count = 120;
+  absl::StatusOr<Dataset> data = OpenDataset(WithTestCache(options), "");
+  ASSERT_TRUE(data.ok()) << data.status();
+  (*model)->eval();
+  c10::NoGradGuard no_grad;
+  const FeatureSet set = Read(out + "/test.safetensors");
+  EXPECT_EQ(set.dim(), 8);
+  EXPECT_EQ(set.model, "autoencoder");
+  EXPECT_EQ(set.layer, "bottleneck");
+  const at::Tensor code = (*model)->features(Images(data->test));
+  EXPECT_TRUE(at::allclose(set.features, code, /*rtol=*/1e-5, /*atol=*/1e-6))
+      << (set.features - code).abs().max().item<double>();
+}
+
 // An AFHQ-like tree root/{train,val}/{cat,dog,wild}/<i>.png of `per_split` images each.
 void WriteAfhq(const std::string& root, int per_split) {
   absl::StatusOr<std::unique_ptr<SyntheticSource>> source = SyntheticSource::Open(
