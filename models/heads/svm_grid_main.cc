@@ -33,6 +33,8 @@ DEFINE_string(test, "", "Optional features file scored with the best cell.");
 DEFINE_string(grid, "small",
               "afhq_study (the study's 72 cells), small, or a spec such as "
               "\"kernel=rbf,linear;C=0.1,1,10;gamma=scale,0.01\".");
+DEFINE_int64(max_train_rows, 0,
+             "Fit on the first N rows of --train only (0: all), e.g. a grid search on a subset.");
 DEFINE_int32(cv, 5, "Stratified folds; 0 fits the grid's only cell without cross-validation.");
 DEFINE_double(tol, 1e-3, "SMO stopping tolerance (sklearn's tol).");
 DEFINE_int64(max_iter, 0, "Most SMO iterations per pair; 0 for libsvm's default.");
@@ -99,6 +101,12 @@ absl::Status Run() {
   }
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
   ASSIGN_OR_RETURN(FeatureSet train, ReadFeatureSet(FLAGS_train));
+  if (FLAGS_max_train_rows < 0) {
+    return absl::InvalidArgumentError("--max_train_rows must be >= 0");
+  }
+  if (FLAGS_max_train_rows > 0 && FLAGS_max_train_rows < train.size()) {
+    train = SelectRows(train, at::arange(FLAGS_max_train_rows, at::kLong));
+  }
   std::vector<std::pair<std::string, FeatureSet>> scored = {{"train", train}};
   for (const auto& [name, path] : {std::pair<std::string, std::string>{"val", FLAGS_val},
                                    {"test", FLAGS_test}}) {
@@ -115,6 +123,7 @@ absl::Status Run() {
                FLAGS_cv > 0 ? absl::StrCat(FLAGS_cv, "-fold CV").c_str() : "no CV");
 
   nlohmann::json results = {{"train", FLAGS_train}, {"grid", FLAGS_grid}, {"cv", FLAGS_cv},
+                            {"train_rows", train.size()},
                             {"classes", train.classes}, {"threads", runtime.threads},
                             {"device", runtime.device.str()}};
   std::optional<SvmModel> model;
@@ -219,7 +228,7 @@ int main(int argc, char** argv) {
   fauna::ParseFlags(&argc, &argv,
                     "svm_grid --train=train.safetensors [--val=...] [--test=...] "
                     "[--grid=afhq_study] [--cv=5]: an SVM on features files, tuned by grid search",
-                    {{"Data", {"train", "val", "test"}},
+                    {{"Data", {"train", "val", "test", "max_train_rows"}},
                      {"Search", {"grid", "cv", "tol", "max_iter", "warm_start"}},
                      {"Output", {"out", "save_model", "progress"}},
                      {"Saved model", {"model"}}});
