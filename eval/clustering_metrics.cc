@@ -70,8 +70,8 @@ double MutualInfo(const ContingencyTable& table) {
       const int64_t nij = table.count(r, c);
       if (nij == 0) continue;
       const double p = static_cast<double>(nij) / n;
-      const double outer = static_cast<double>(rows[static_cast<size_t>(r)] *
-                                               cols[static_cast<size_t>(c)]);
+      const double outer =
+          static_cast<double>(rows[static_cast<size_t>(r)] * cols[static_cast<size_t>(c)]);
       const double log_outer = -std::log(outer) + log_n + log_n;
       double term = p * (std::log(static_cast<double>(nij)) - log_n) + p * log_outer;
       if (std::abs(term) < std::numeric_limits<double>::epsilon()) term = 0;
@@ -207,8 +207,8 @@ absl::StatusOr<std::vector<int64_t>> LinearSumAssignment(const std::vector<doubl
   std::vector<char> visited_rows(static_cast<size_t>(nr)), visited_cols(static_cast<size_t>(nc));
   for (int64_t current = 0; current < nr; ++current) {
     double min_cost = 0;
-    const int64_t sink = AugmentingPath(c, nc, u, v, row_for, current, &visited_rows,
-                                        &visited_cols, &path_cost, &prev_row, &min_cost);
+    const int64_t sink = AugmentingPath(c, nc, u, v, row_for, current, &visited_rows, &visited_cols,
+                                        &path_cost, &prev_row, &min_cost);
     if (sink < 0) return absl::InternalError("linear sum assignment: no feasible matching");
     // Dual update keeps every reduced cost non-negative and those on the matching zero.
     u[static_cast<size_t>(current)] += min_cost;
@@ -240,7 +240,8 @@ absl::StatusOr<std::vector<int64_t>> LinearSumAssignment(const std::vector<doubl
   return col_of_row;
 }
 
-double ClusterAccuracy(const ContingencyTable& table, std::map<int64_t, int64_t>* cluster_to_class) {
+double ClusterAccuracy(const ContingencyTable& table,
+                       std::map<int64_t, int64_t>* cluster_to_class) {
   if (cluster_to_class != nullptr) cluster_to_class->clear();
   if (table.total == 0) return 0.0;
   std::vector<double> weights(table.counts.begin(), table.counts.end());
@@ -304,9 +305,9 @@ absl::StatusOr<ClusterScores> ScoreClustering(const std::vector<int64_t>& labels
 absl::StatusOr<ClusterScores> ScoreClustering(const at::Tensor& labels_true,
                                               const at::Tensor& labels_pred) {
   std::vector<std::vector<int64_t>> lists;
-  for (const auto& [tensor, what] : {std::pair<const at::Tensor*, const char*>{&labels_true,
-                                                                               "true labels"},
-                                     {&labels_pred, "cluster labels"}}) {
+  for (const auto& [tensor, what] :
+       {std::pair<const at::Tensor*, const char*>{&labels_true, "true labels"},
+        {&labels_pred, "cluster labels"}}) {
     if (!tensor->defined() || tensor->dim() != 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("clustering metrics: ", what, " must be a 1-D tensor"));

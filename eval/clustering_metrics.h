@@ -77,15 +77,16 @@ double AdjustedRandIndex(const ContingencyTable& table);
 
 // Every clustering score at once, with the matching and the table they came from.
 struct ClusterScores {
-  double accuracy = 0;                         // ClusterAccuracy
-  double nmi = 0;                              // NormalizedMutualInfo
-  double ari = 0;                              // AdjustedRandIndex
+  double accuracy = 0;                          // ClusterAccuracy
+  double nmi = 0;                               // NormalizedMutualInfo
+  double ari = 0;                               // AdjustedRandIndex
   std::map<int64_t, int64_t> cluster_to_class;  // the matching behind `accuracy`
   ContingencyTable table;
 
   // {"accuracy", "nmi", "ari", "num_clusters", "num_classes", "samples",
   //  "matching": [{"cluster": id, "class": label}, ...] (matched clusters, ascending),
-  //  "contingency": {"clusters": [...], "classes": [...], "counts": [[...], ...] (rows: clusters)}}.
+  //  "contingency": {"clusters": [...], "classes": [...],
+  //                  "counts": [[...], ...] (rows: clusters)}}.
   nlohmann::json ToJson() const;
 
   // The contingency table as aligned text, rows = clusters, each row ending with the class its

@@ -147,8 +147,8 @@ TEST(ClusteringMetricsTest, RefusesBadInput) {
 }
 
 TEST(ClusteringMetricsTest, JsonAndText) {
-  absl::StatusOr<ClusterScores> scores =
-      ScoreClustering(std::vector<int64_t>{0, 0, 1, 1, 2, 2}, std::vector<int64_t>{5, 5, 3, 3, 3, 9});
+  absl::StatusOr<ClusterScores> scores = ScoreClustering(std::vector<int64_t>{0, 0, 1, 1, 2, 2},
+                                                         std::vector<int64_t>{5, 5, 3, 3, 3, 9});
   ASSERT_TRUE(scores.ok());
   const nlohmann::json json = scores->ToJson();
   EXPECT_DOUBLE_EQ(json["accuracy"].get<double>(), 5.0 / 6);

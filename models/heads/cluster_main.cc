@@ -7,8 +7,8 @@
 //   bazel run //models/heads:cluster -- --features=train.safetensors --method=gmm
 //       --covariance_type=diag --k=10 --out=results.json
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -33,13 +33,15 @@ DEFINE_string(method, "kmeans", "kmeans or gmm.");
 DEFINE_int64(k, 0, "Clusters (components); unset: the number of classes in the file.");
 DEFINE_int64(n_init, 0, "Runs (restarts) whose best is kept; unset: 10 for kmeans, 1 for gmm.");
 DEFINE_int64(max_iter, 0, "Most iterations per run; unset: 300 for kmeans, 100 for gmm.");
-DEFINE_double(tol, 0, "Tolerance; unset: 1e-4 for kmeans (relative to the mean feature "
-                      "variance), 1e-3 for gmm (on the mean log-likelihood).");
+DEFINE_double(tol, 0,
+              "Tolerance; unset: 1e-4 for kmeans (relative to the mean feature "
+              "variance), 1e-3 for gmm (on the mean log-likelihood).");
 DEFINE_string(covariance_type, "full", "gmm: full or diag.");
 DEFINE_double(reg_covar, 1e-6, "gmm: added to every variance.");
 DEFINE_string(out, "", "Results JSON to write (optional).");
-DEFINE_string(save, "", "Model to write (optional): k-means centres or mixture parameters, "
-                        "safetensors with JSON metadata.");
+DEFINE_string(save, "",
+              "Model to write (optional): k-means centres or mixture parameters, "
+              "safetensors with JSON metadata.");
 DEFINE_bool(table, true, "Print the contingency table of clusters and classes.");
 
 namespace fauna {
@@ -65,10 +67,11 @@ absl::Status Run() {
     return absl::InvalidArgumentError("--method must be kmeans or gmm, not " + FLAGS_method);
   }
   for (const auto& [name, value] : {std::pair<const char*, int64_t>{"k", FLAGS_k},
-                                     {"n_init", FLAGS_n_init},
-                                     {"max_iter", FLAGS_max_iter}}) {
+                                    {"n_init", FLAGS_n_init},
+                                    {"max_iter", FLAGS_max_iter}}) {
     if (IsSet(name) && value < 1) {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, " must be at least 1, not ", value));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " must be at least 1, not ", value));
     }
   }
   if (IsSet("tol") && !(FLAGS_tol >= 0)) {
@@ -79,12 +82,11 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(FeatureSet set, ReadFeatureSet(FLAGS_features));
   const int64_t k = IsSet("k") ? FLAGS_k : static_cast<int64_t>(set.classes.size());
   if (k > set.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("--k=", k, " is more than the ", set.size(),
-                                                   " rows of ", FLAGS_features));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--k=", k, " is more than the ", set.size(), " rows of ", FLAGS_features));
   }
-  ASSIGN_OR_RETURN(const at::Tensor x, GuardTorch("features to device", [&] {
-                     return set.features.to(runtime.device);
-                   }));
+  ASSIGN_OR_RETURN(const at::Tensor x, GuardTorch("features to device",
+                                                  [&] { return set.features.to(runtime.device); }));
 
   nlohmann::json results = {{"features", FLAGS_features},
                             {"method", FLAGS_method},
@@ -108,13 +110,14 @@ absl::Status Run() {
     ASSIGN_OR_RETURN(KMeans model, KMeans::Fit(x, options));
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const double cpu_seconds = ProcessCpuSeconds() - cpu_start;
-    std::printf("k-means: k=%lld n_init=%lld: inertia %.6g after %lld iterations%s; fit %.3f s (%.3f s CPU)\n",
-                static_cast<long long>(k), static_cast<long long>(options.n_init),
-                model.inertia(), static_cast<long long>(model.n_iter()),
-                model.converged() ? "" : " (not converged)", seconds, cpu_seconds);
-    results["options"] = {{"n_init", options.n_init},
-                          {"max_iter", options.max_iter},
-                          {"tol", options.tol}};
+    std::printf(
+        "k-means: k=%lld n_init=%lld: inertia %.6g after %lld iterations%s; fit %.3f s (%.3f s "
+        "CPU)\n",
+        static_cast<long long>(k), static_cast<long long>(options.n_init), model.inertia(),
+        static_cast<long long>(model.n_iter()), model.converged() ? "" : " (not converged)",
+        seconds, cpu_seconds);
+    results["options"] = {
+        {"n_init", options.n_init}, {"max_iter", options.max_iter}, {"tol", options.tol}};
     results["fit_seconds"] = seconds;
     results["fit_cpu_seconds"] = cpu_seconds;
     results["inertia"] = model.inertia();
@@ -139,11 +142,12 @@ absl::Status Run() {
     const double cpu_seconds = ProcessCpuSeconds() - cpu_start;
     ASSIGN_OR_RETURN(const double log_likelihood, model.Score(x));
     ASSIGN_OR_RETURN(const double bic, model.Bic(x));
-    std::printf("Gaussian mixture (%s): k=%lld: log-likelihood %.6f per sample, BIC %.6g after "
-                "%lld iterations%s; fit %.3f s (%.3f s CPU)\n",
-                CovarianceTypeName(covariance_type).c_str(), static_cast<long long>(k),
-                log_likelihood, bic, static_cast<long long>(model.n_iter()),
-                model.converged() ? "" : " (not converged)", seconds, cpu_seconds);
+    std::printf(
+        "Gaussian mixture (%s): k=%lld: log-likelihood %.6f per sample, BIC %.6g after "
+        "%lld iterations%s; fit %.3f s (%.3f s CPU)\n",
+        CovarianceTypeName(covariance_type).c_str(), static_cast<long long>(k), log_likelihood, bic,
+        static_cast<long long>(model.n_iter()), model.converged() ? "" : " (not converged)",
+        seconds, cpu_seconds);
     results["options"] = {{"covariance_type", CovarianceTypeName(covariance_type)},
                           {"n_init", options.n_init},
                           {"max_iter", options.max_iter},
@@ -172,11 +176,11 @@ absl::Status Run() {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  fauna::ParseFlags(&argc, &argv,
-                    "Clusters a features file (k-means or Gaussian mixture) and scores the "
-                    "clusters against its labels",
-                    {{"Data", {"features", "out", "save", "table"}},
-                     {"Model", {"method", "k", "n_init", "max_iter", "tol", "covariance_type",
-                                "reg_covar"}}});
+  fauna::ParseFlags(
+      &argc, &argv,
+      "Clusters a features file (k-means or Gaussian mixture) and scores the "
+      "clusters against its labels",
+      {{"Data", {"features", "out", "save", "table"}},
+       {"Model", {"method", "k", "n_init", "max_iter", "tol", "covariance_type", "reg_covar"}}});
   return fauna::ExitCode(fauna::Run());
 }

@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "core/torch_status.h"
 #include "models/heads/kmeans.h"
+#include "models/heads/thread_limit.h"
 
 namespace fauna {
 namespace {
@@ -41,8 +42,8 @@ absl::Status CheckPoints(const at::Tensor& x) {
         "Gaussian mixture: points must be floating point, not ", at::toString(x.scalar_type())));
   }
   if (x.size(0) == 0 || x.size(1) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("Gaussian mixture: points are empty (",
-                                                   x.size(0), " x ", x.size(1), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Gaussian mixture: points are empty (", x.size(0), " x ", x.size(1), ")"));
   }
   if (!at::isfinite(x).all().item<bool>()) {
     return absl::InvalidArgumentError("Gaussian mixture: points hold NaN or infinity");
@@ -88,8 +89,8 @@ Design MakeDesign(const at::Tensor& x, CovarianceType type) {
   Design design;
   design.x = x;
   const at::Tensor ones = at::ones({x.size(0), 1}, x.options());
-  design.augmented = type == CovarianceType::kDiag ? at::cat({x, x.mul(x), ones}, 1)
-                                                   : at::cat({x, ones}, 1);
+  design.augmented =
+      type == CovarianceType::kDiag ? at::cat({x, x.mul(x), ones}, 1) : at::cat({x, ones}, 1);
   return design;
 }
 
@@ -133,7 +134,10 @@ at::Tensor WeightedLogProbT(const Design& design, const Parameters& p, Covarianc
   if (type == CovarianceType::kDiag) {
     // -1/2 sum_d (x_d - mu_d)^2 P_d = x . (mu P) + x^2 . (-P / 2) - 1/2 sum_d mu_d^2 P_d.
     const at::Tensor precisions = p.precisions_cholesky.mul(p.precisions_cholesky);
-    const at::Tensor constant = p.means.mul(p.means).mul_(precisions).sum(1).add_(log_2pi)
+    const at::Tensor constant = p.means.mul(p.means)
+                                    .mul_(precisions)
+                                    .sum(1)
+                                    .add_(log_2pi)
                                     .mul_(-0.5)
                                     .add_(p.precisions_cholesky.log().sum(1))
                                     .add_(p.weights.log());
@@ -145,13 +149,13 @@ at::Tensor WeightedLogProbT(const Design& design, const Parameters& p, Covarianc
   const int64_t group = std::max<int64_t>(1, kChunkElements / (n * d));
   for (int64_t begin = 0; begin < k; begin += group) {
     const int64_t g = std::min(group, k - begin);
-    const at::Tensor pc = p.precisions_cholesky.narrow(0, begin, g);       // [g, D, D]
-    const at::Tensor y = at::matmul(x.unsqueeze(0), pc)                     // [g, N, D]
+    const at::Tensor pc = p.precisions_cholesky.narrow(0, begin, g);  // [g, D, D]
+    const at::Tensor y = at::matmul(x.unsqueeze(0), pc)               // [g, N, D]
                              .sub_(at::matmul(p.means.narrow(0, begin, g).unsqueeze(1), pc));
     log_prob.narrow(0, begin, g).copy_(y.mul_(y).sum(2));
   }
-  const at::Tensor constant = p.precisions_cholesky.diagonal(0, 1, 2).log().sum(1)
-                                  .add_(p.weights.log());
+  const at::Tensor constant =
+      p.precisions_cholesky.diagonal(0, 1, 2).log().sum(1).add_(p.weights.log());
   return log_prob.add_(log_2pi).mul_(-0.5).add_(constant.unsqueeze(1));
 }
 
@@ -159,7 +163,7 @@ at::Tensor WeightedLogProbT(const Design& design, const Parameters& p, Covarianc
 // from the weighted log-probabilities [k, N] (consumed).
 std::pair<double, at::Tensor> Responsibilities(at::Tensor weighted) {
   // log-sum-exp over the components, with the responsibilities on the way.
-  const at::Tensor top = std::get<0>(weighted.max(0, /*keepdim=*/true));
+  const at::Tensor top = weighted.amax(0, /*keepdim=*/true);
   at::Tensor resp = weighted.sub_(top).exp_();
   const at::Tensor total = resp.sum(0, /*keepdim=*/true);
   resp.div_(total);
@@ -186,8 +190,8 @@ absl::StatusOr<GaussianMixture> GaussianMixture::Fit(const at::Tensor& x,
   const int64_t n = x.size(0);
   if (n < 2) return absl::InvalidArgumentError("Gaussian mixture: needs at least 2 points");
   if (options.k < 1 || options.k > n) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Gaussian mixture: k must be in [1, ", n, "] (the number of points), not ", options.k));
+    return absl::InvalidArgumentError(absl::StrCat("Gaussian mixture: k must be in [1, ", n,
+                                                   "] (the number of points), not ", options.k));
   }
   if (options.n_init < 1) {
     return absl::InvalidArgumentError(
@@ -218,6 +222,7 @@ absl::StatusOr<GaussianMixture> GaussianMixture::Fit(const at::Tensor& x,
     }
   }
   const CovarianceType type = options.covariance_type;
+  const ThreadLimit limit(x);
   ASSIGN_OR_RETURN(const Design design, GuardTorch("Gaussian mixture", [&] {
                      return MakeDesign(x.to(at::kDouble).contiguous(), type);
                    }));
@@ -296,12 +301,11 @@ at::Tensor GaussianMixture::WeightedLogProb(const at::Tensor& x) const {
 absl::StatusOr<at::Tensor> GaussianMixture::Prepare(const at::Tensor& x) const {
   RETURN_IF_ERROR(CheckPoints(x));
   if (x.size(1) != dim()) {
-    return absl::InvalidArgumentError(absl::StrCat("Gaussian mixture: points have ", x.size(1),
-                                                   " features, the model ", dim()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Gaussian mixture: points have ", x.size(1), " features, the model ", dim()));
   }
-  return GuardTorch("Gaussian mixture", [&] {
-    return x.to(means_.device(), at::kDouble).contiguous();
-  });
+  return GuardTorch("Gaussian mixture",
+                    [&] { return x.to(means_.device(), at::kDouble).contiguous(); });
 }
 
 absl::StatusOr<at::Tensor> GaussianMixture::ScoreSamples(const at::Tensor& x) const {
@@ -335,8 +339,8 @@ absl::StatusOr<double> GaussianMixture::Bic(const at::Tensor& x) const {
 
 int64_t GaussianMixture::NumParameters() const {
   const int64_t d = dim();
-  const int64_t covariance = covariance_type_ == CovarianceType::kDiag ? k() * d
-                                                                      : k() * d * (d + 1) / 2;
+  const int64_t covariance =
+      covariance_type_ == CovarianceType::kDiag ? k() * d : k() * d * (d + 1) / 2;
   return covariance + k() * d + k() - 1;
 }
 
@@ -404,7 +408,8 @@ absl::StatusOr<GaussianMixture> GaussianMixture::Load(const std::string& path) {
                                                    " covariances of mismatched shapes"));
   }
   // The precision factors are recomputed: this also checks that the covariances are valid.
-  absl::StatusOr<at::Tensor> precisions = PrecisionCholesky(model.covariances_, model.covariance_type_);
+  absl::StatusOr<at::Tensor> precisions =
+      PrecisionCholesky(model.covariances_, model.covariance_type_);
   if (!precisions.ok()) return Annotate(precisions.status(), path);
   model.precisions_cholesky_ = *precisions;
   return model;

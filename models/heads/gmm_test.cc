@@ -140,8 +140,8 @@ TEST(GmmTest, ProbabilitiesAndParameterCount) {
   EXPECT_EQ(diag->NumParameters(), 3 * 4 + 3 * 4 + 2);
   const at::Tensor proba = *diag->PredictProba(x);
   EXPECT_TRUE(at::allclose(proba.sum(1), at::ones({x.size(0)}, at::kDouble)));
-  EXPECT_TRUE(at::allclose(diag->ScoreSamples(x)->mean(), at::scalar_tensor(*diag->Score(x),
-                                                                          at::kDouble)));
+  EXPECT_TRUE(
+      at::allclose(diag->ScoreSamples(x)->mean(), at::scalar_tensor(*diag->Score(x), at::kDouble)));
   const nlohmann::json& f = Fixtures()["gmm"][1];
   absl::StatusOr<GaussianMixture> full = GaussianMixture::Fit(x, OptionsFor(f));
   ASSERT_TRUE(full.ok());

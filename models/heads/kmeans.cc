@@ -19,6 +19,7 @@
 #include "core/seed.h"
 #include "core/status.h"
 #include "core/torch_status.h"
+#include "models/heads/thread_limit.h"
 
 namespace fauna {
 namespace {
@@ -42,13 +43,12 @@ absl::Status CheckMatrix(const at::Tensor& x, const std::string& what) {
     return absl::InvalidArgumentError(absl::StrCat("k-means: ", what, " must be a 2-D matrix"));
   }
   if (!at::isFloatingType(x.scalar_type())) {
-    return absl::InvalidArgumentError(absl::StrCat("k-means: ", what,
-                                                   " must be floating point, not ",
-                                                   at::toString(x.scalar_type())));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "k-means: ", what, " must be floating point, not ", at::toString(x.scalar_type())));
   }
   if (x.size(0) == 0 || x.size(1) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("k-means: ", what, " is empty (", x.size(0),
-                                                   " x ", x.size(1), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("k-means: ", what, " is empty (", x.size(0), " x ", x.size(1), ")"));
   }
   if (!at::isfinite(x).all().item<bool>()) {
     return absl::InvalidArgumentError(absl::StrCat("k-means: ", what, " holds NaN or infinity"));
@@ -120,8 +120,9 @@ at::Tensor KMeansPlusPlus(const at::Tensor& x, const at::Tensor& norms, int64_t 
     for (int64_t r = 0; r < runs; ++r) {
       for (int64_t t = 0; t < trials; ++t) draws[r * trials + t] = Uniform01(rngs[r]) * pot[r];
     }
-    const at::Tensor values =
-        at::tensor(draws, at::TensorOptions().dtype(at::kDouble)).view({runs, trials}).to(x.device());
+    const at::Tensor values = at::tensor(draws, at::TensorOptions().dtype(at::kDouble))
+                                  .view({runs, trials})
+                                  .to(x.device());
     const at::Tensor cumulative = closest.cumsum(1, at::kDouble);
     const at::Tensor candidates = at::searchsorted(cumulative, values).clamp_max_(n - 1);
     // Each candidate's potential: the summed distance to the nearest centre if it were added.
@@ -230,8 +231,7 @@ at::Tensor NewCenters(const at::Tensor& x, const at::Tensor& old_centers, const 
 // group (`labels` int64 [runs, M]), the distance to it (`upper`) and to the second nearest
 // (`lower`, infinite when k == 1), [runs, M] in x's dtype.
 void NearestTwo(const at::Tensor& x, const at::Tensor& norms, const at::Tensor& centers,
-                int64_t runs, int64_t k, at::Tensor* labels, at::Tensor* upper,
-                at::Tensor* lower) {
+                int64_t runs, int64_t k, at::Tensor* labels, at::Tensor* upper, at::Tensor* lower) {
   const int64_t m = x.size(0), columns = runs * k;
   const at::Tensor center_norms = centers.mul(centers).sum(1).unsqueeze(1);
   *labels = at::empty({runs, m}, x.options().dtype(at::kLong));
@@ -460,6 +460,7 @@ absl::StatusOr<KMeans> KMeans::Fit(const at::Tensor& x, const KMeansOptions& opt
     }
   }
   return GuardTorch("k-means", [&]() -> KMeans {
+    const ThreadLimit limit(x);
     const int64_t k = options.k;
     const at::ScalarType type = ComputeType(x.scalar_type());
     // Centred points (scikit-learn's X -= X.mean(axis=0)); the tolerance is relative to the mean
@@ -479,7 +480,8 @@ absl::StatusOr<KMeans> KMeans::Fit(const at::Tensor& x, const KMeansOptions& opt
       start = options.init.to(xc.device(), at::kDouble).sub(mean).to(type).unsqueeze(0);
     } else {
       std::vector<std::mt19937_64> rngs;
-      for (int64_t r = 0; r < options.n_init; ++r) rngs.push_back(MakeGenerator(options.seed, 0, r));
+      for (int64_t r = 0; r < options.n_init; ++r)
+        rngs.push_back(MakeGenerator(options.seed, 0, r));
       const at::Tensor chosen = KMeansPlusPlus(xc, norms, k, rngs);
       start = xc.index_select(0, chosen.flatten()).view({options.n_init, k, d});
     }
@@ -552,8 +554,8 @@ absl::StatusOr<double> KMeans::Inertia(const at::Tensor& x) const {
 }
 
 absl::Status KMeans::Save(const std::string& path) const {
-  const nlohmann::json fit = FitSummary(k(), inertia_, n_iter_, converged_, best_run_,
-                                        run_inertias_);
+  const nlohmann::json fit =
+      FitSummary(k(), inertia_, n_iter_, converged_, best_run_, run_inertias_);
   ASSIGN_OR_RETURN(at::Tensor centers, GuardTorch("k-means save", [&] {
                      return centers_.to(at::kCPU, at::kFloat).contiguous();
                    }));
