@@ -177,9 +177,11 @@ absl::Status Run() {
                        {"iterations", row.iterations}, {"converged", row.converged}});
     }
     const CellResult& best = search.cells[search.best];
-    std::printf("best: kernel=%s C=%g gamma=%s: CV accuracy %.4f +- %.4f\n",
-                best.cell.kernel.c_str(), best.cell.C, best.cell.gamma.c_str(), best.mean,
-                best.std);
+    // A linear kernel has no gamma (the cell's is the first of the grid's, as in sklearn).
+    std::printf("best: kernel=%s C=%g%s: CV accuracy %.4f +- %.4f\n", best.cell.kernel.c_str(),
+                best.cell.C,
+                best.cell.kernel == "linear" ? "" : (" gamma=" + best.cell.gamma).c_str(),
+                best.mean, best.std);
     results["cv_results"] = table;
     results["best"] = {{"kernel", best.cell.kernel}, {"C", best.cell.C},
                        {"gamma", best.cell.gamma}, {"cv_accuracy", best.mean},
