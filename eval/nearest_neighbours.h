@@ -5,10 +5,10 @@
 #ifndef FAUNA_EVAL_NEAREST_NEIGHBOURS_H_
 #define FAUNA_EVAL_NEAREST_NEIGHBOURS_H_
 
-#include <ATen/core/Tensor.h>
-
 #include <cstdint>
 #include <functional>
+
+#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 

@@ -1,12 +1,12 @@
 #include "eval/nearest_neighbours.h"
 
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <limits>
 #include <numeric>
 #include <vector>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 namespace fauna {
 namespace {

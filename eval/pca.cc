@@ -1,8 +1,8 @@
 #include "eval/pca.h"
 
-#include <ATen/ATen.h>
-
 #include <algorithm>
+
+#include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"

@@ -3,9 +3,9 @@
 #ifndef FAUNA_EVAL_PCA_H_
 #define FAUNA_EVAL_PCA_H_
 
-#include <ATen/core/Tensor.h>
-
 #include <cstdint>
+
+#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 

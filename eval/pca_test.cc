@@ -1,10 +1,10 @@
 #include "eval/pca.h"
 
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 namespace fauna {
 namespace {

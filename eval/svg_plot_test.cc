@@ -1,7 +1,5 @@
 #include "eval/svg_plot.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cmath>
@@ -12,6 +10,9 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
 #include "core/test_tmp.h"

@@ -1,10 +1,10 @@
 #include "eval/trustworthiness.h"
 
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-
 #include <limits>
 #include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
