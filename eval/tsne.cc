@@ -78,13 +78,15 @@ void SearchRow(const double* d, int64_t k, int64_t skip, double desired_entropy,
 // weight of a pair's force: u (the KL's gradient) or w (scikit-learn's).
 struct Kernel {
   double dof;
+  double inv_dof;
   double exponent;  // (dof + 1) / 2
   bool sklearn_weights;
   explicit Kernel(const TsneKernel& kernel)
       : dof(kernel.degrees_of_freedom),
+        inv_dof(1.0 / kernel.degrees_of_freedom),
         exponent((kernel.degrees_of_freedom + 1) / 2),
         sklearn_weights(kernel.sklearn_weights) {}
-  double U(double d2) const { return 1.0 / (1.0 + d2 / dof); }
+  double U(double d2) const { return 1.0 / (1.0 + d2 * inv_dof); }
   double Weight(double u, double w) const { return sklearn_weights ? w : u; }
   double W(double u) const {
     if (exponent == 1.0) return u;
@@ -103,8 +105,8 @@ class SpaceTree {
     double width_sq;      // squared largest side of the cell
     int64_t count;        // points inside
     int64_t first;        // their positions in order(): [first, first + count)
-    int32_t child_begin;  // into children(); -1 for a leaf
-    int32_t child_count;
+    int32_t child_begin;  // the children are nodes [child_begin, child_begin + child_count);
+    int32_t child_count;  // a leaf has none (child_begin -1)
   };
 
   SpaceTree(const double* y, int64_t n) : y_(y), order_(static_cast<size_t>(n)) {
@@ -122,21 +124,19 @@ class SpaceTree {
       }
     }
     nodes_.reserve(static_cast<size_t>(2 * n));
-    Build(0, n, lo, hi, 0);
-    position_.resize(order_.size());
-    for (int64_t p = 0; p < n; ++p) position_[order_[p]] = p;
+    nodes_.emplace_back();
+    Build(0, 0, n, lo, hi, 0);
   }
 
   const std::vector<Node>& nodes() const { return nodes_; }
-  const std::vector<int32_t>& children() const { return children_; }
-  // The points in tree order (the points of a cell are contiguous), and each point's place in it.
+  // The points in tree order: the points of a cell are contiguous.
   const std::vector<int64_t>& order() const { return order_; }
-  const std::vector<int64_t>& position() const { return position_; }
 
  private:
-  int32_t Build(int64_t first, int64_t count, const double* lo, const double* hi, int depth) {
-    const int32_t id = static_cast<int32_t>(nodes_.size());
-    nodes_.emplace_back();
+  // Fills node `id` (already allocated) with the points at [first, first + count) of order_, in
+  // the cell [lo, hi]; its children are allocated next to each other before they are filled.
+  void Build(int32_t id, int64_t first, int64_t count, const double* lo, const double* hi,
+             int depth) {
     Node node{};
     node.count = count;
     node.first = first;
@@ -162,7 +162,7 @@ class SpaceTree {
       one_place = one_place && extent_lo[k] == extent_hi[k];
     }
     nodes_[id] = node;
-    if (count == 1 || one_place || depth >= kMaxTreeDepth) return id;
+    if (count == 1 || one_place || depth >= kMaxTreeDepth) return;
 
     // Sort the points into the 2^D quadrants (counting sort through scratch_).
     double mid[D];
@@ -189,8 +189,8 @@ class SpaceTree {
       scratch_[fill[quadrant(order_[p])]++] = order_[p];
     std::copy(scratch_.begin() + first, scratch_.begin() + first + count, order_.begin() + first);
 
-    const int32_t child_begin = static_cast<int32_t>(children_.size());
-    children_.resize(children_.size() + static_cast<size_t>(nonempty));
+    const int32_t child_begin = static_cast<int32_t>(nodes_.size());
+    nodes_.resize(nodes_.size() + static_cast<size_t>(nonempty));
     nodes_[id].child_begin = child_begin;
     nodes_[id].child_count = nonempty;
     int32_t slot = child_begin;
@@ -202,18 +202,14 @@ class SpaceTree {
         child_lo[k] = upper ? mid[k] : lo[k];
         child_hi[k] = upper ? hi[k] : mid[k];
       }
-      const int32_t child = Build(starts[q], sizes[q], child_lo, child_hi, depth + 1);
-      children_[slot++] = child;
+      Build(slot++, starts[q], sizes[q], child_lo, child_hi, depth + 1);
     }
-    return id;
   }
 
   const double* y_;
   std::vector<Node> nodes_;
-  std::vector<int32_t> children_;
   std::vector<int64_t> order_;
   std::vector<int64_t> scratch_;
-  std::vector<int64_t> position_;
 };
 
 // The exact gradient on the CPU for D-dimensional embeddings: two passes over the pairs, each row
@@ -280,9 +276,7 @@ double BarnesHutGradient(const SparseAffinities& p, const double* y, double thet
   const int64_t n = p.n;
   const SpaceTree<D> tree(y, n);
   const auto& nodes = tree.nodes();
-  const auto& children = tree.children();
   const auto& order = tree.order();
-  const auto& position = tree.position();
   const double theta_sq = theta * theta;
   std::vector<double> repulsion(static_cast<size_t>(n * D));
   std::vector<double> z_part(static_cast<size_t>(n));
@@ -293,14 +287,12 @@ double BarnesHutGradient(const SparseAffinities& p, const double* y, double thet
     std::vector<int32_t> stack(static_cast<size_t>(kMaxTreeDepth * ((1 << D) - 1) + 2));
     for (int64_t at_pos = begin; at_pos < end; ++at_pos) {
       const int64_t i = order[at_pos];
-      const int64_t pos = position[i];
       const double* yi = y + i * D;
       double force[D] = {};
       double z = 0;
-      size_t top = 0;
-      stack[top++] = 0;
-      while (top > 0) {
-        const auto& node = nodes[stack[--top]];
+      // Visits a cell: summarises it (a leaf, or far enough for its width), or returns true when
+      // it has to be opened.
+      const auto visit = [&](const typename SpaceTree<D>::Node& node) {
         double dx[D];
         double d2 = 0;
         for (int k = 0; k < D; ++k) {
@@ -308,14 +300,12 @@ double BarnesHutGradient(const SparseAffinities& p, const double* y, double thet
           d2 += dx[k] * dx[k];
         }
         if (node.child_begin < 0) {
-          if (pos >= node.first && pos < node.first + node.count) {
+          if (at_pos >= node.first && at_pos < node.first + node.count) {
             z += static_cast<double>(node.count - 1);  // others at this place: kernel 1, no force
-            continue;
+            return false;
           }
         } else if (node.width_sq >= theta_sq * d2) {
-          for (int32_t c = 0; c < node.child_count; ++c)
-            stack[top++] = children[node.child_begin + c];
-          continue;
+          return true;
         }
         const double u = kernel.U(d2);
         const double w = kernel.W(u);
@@ -323,6 +313,15 @@ double BarnesHutGradient(const SparseAffinities& p, const double* y, double thet
         z += cw;
         const double coefficient = cw * kernel.Weight(u, w);
         for (int k = 0; k < D; ++k) force[k] += coefficient * dx[k];
+        return false;
+      };
+      size_t top = 0;
+      if (visit(nodes[0])) stack[top++] = 0;
+      while (top > 0) {
+        const auto& node = nodes[stack[--top]];
+        for (int32_t c = node.child_begin; c < node.child_begin + node.child_count; ++c) {
+          if (visit(nodes[c])) stack[top++] = c;
+        }
       }
       for (int k = 0; k < D; ++k) repulsion[i * D + k] = force[k];
       z_part[i] = z;
