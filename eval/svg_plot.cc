@@ -775,7 +775,11 @@ std::string ScatterPlotSvg(const ScatterPlot& plot) {
       dims == 3 ? std::vector<std::pair<int, int>>{{0, 1}, {0, 2}, {1, 2}}
                 : std::vector<std::pair<int, int>>{{0, 1}};
   const double panel = std::max(plot.panel_size, 160);
-  const double width = panel * static_cast<double>(panels.size()) + 20;
+  // Wide enough for the panels and for the title and subtitle; the panels centred.
+  const double panels_width = panel * static_cast<double>(panels.size()) + 20;
+  const double width = std::max({panels_width, TextWidth(plot.title, kTitleFont + 1) + 40,
+                                 TextWidth(plot.subtitle, kLegendFont) + 40});
+  const double panels_left = (width - panels_width) / 2;
   const std::vector<std::pair<size_t, size_t>> rows = LegendRows(legend, width - 40);
   const double header = (plot.title.empty() ? 8 : 34) + (plot.subtitle.empty() ? 0 : 20);
   const double height = header + panel + 12 + static_cast<double>(rows.size()) * kLegendRow + 8;
@@ -789,7 +793,8 @@ std::string ScatterPlotSvg(const ScatterPlot& plot) {
   }
   for (size_t p = 0; p < panels.size(); ++p) {
     DrawScatterPanel(checked, order, colours, finite, panels[p].first, panels[p].second,
-                     Box{10 + panel * static_cast<double>(p), header, panel, panel}, radius, &svg);
+                     Box{panels_left + 10 + panel * static_cast<double>(p), header, panel, panel},
+                     radius, &svg);
   }
   DrawLegend(legend, rows, width / 2, header + panel + 8, &svg);
   return svg + "</svg>\n";

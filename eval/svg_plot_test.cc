@@ -764,6 +764,15 @@ TEST(ScatterPlotSvg, NonFinitePointsAndUnknownLabels) {
   EXPECT_THAT(legend, HasSubstr(">(2 not finite)</text>"));
 }
 
+TEST(ScatterPlotSvg, WideEnoughForALongSubtitle) {
+  ScatterPlot plot = ThreeClasses(2, 5);
+  plot.subtitle = std::string(120, 'x');
+  const std::string svg = ScatterPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  // 120 characters of 12 px type need about 120 * 0.6 * 12 = 864 px.
+  EXPECT_GT(std::stod(AttributeValues(svg, "width")[0]), 864);
+}
+
 TEST(ScatterPlotSvg, NoPointsSaysNoData) {
   ScatterPlot plot;
   plot.dims = 3;
