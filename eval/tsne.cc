@@ -697,6 +697,11 @@ absl::StatusOr<TsneResult> RunTsne(const at::Tensor& x, const TsneOptions& optio
     result.method = n <= kTsneExactMaxPoints ? TsneMethod::kExact : TsneMethod::kBarnesHut;
   }
   const bool exact = result.method == TsneMethod::kExact;
+  if (exact && n > kTsneExactLimit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "t-SNE: the exact method takes at most ", kTsneExactLimit,
+        " points (N x N matrices, O(N^2) ", "per iteration), not ", n, "; use barnes_hut"));
+  }
   result.degrees_of_freedom = options.degrees_of_freedom > 0
                                   ? options.degrees_of_freedom
                                   : std::max(static_cast<double>(options.dims - 1), 1.0);

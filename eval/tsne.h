@@ -46,6 +46,10 @@ enum class TsneMethod {
 // only seconds (at 1000 points on one core of a 2-core AMD EPYC, 5.3 s against Barnes-Hut's 1.9).
 constexpr int64_t kTsneExactMaxPoints = 1000;
 
+// The exact method refuses more points than this: it holds three N x N matrices of doubles while
+// it builds P (2.4 GB at this size) and takes O(N^2) per iteration (hours beyond it).
+constexpr int64_t kTsneExactLimit = 10000;
+
 // How the embedding starts.
 enum class TsneInit {
   kPca,     // the first `dims` principal components, scaled so the first has std 1e-4

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -251,42 +252,39 @@ TEST(Tsne, LearningRateAutoIsScikitLearns) {
 
 TEST(Tsne, RefusesBadInput) {
   const at::Tensor x = Blobs(20, 3, 2, 13);
-  const auto fails = [&](const at::Tensor& data, void (*change)(TsneOptions&), const char* text) {
-    TsneOptions options;
-    options.perplexity = 5;
-    change(options);
-    absl::StatusOr<TsneResult> result = RunTsne(data, options);
-    ASSERT_FALSE(result.ok()) << text;
-    EXPECT_NE(result.status().message().find(text), std::string::npos) << result.status();
-  };
-  fails(
-      x, [](TsneOptions& o) { o.dims = 4; }, "dims must be 2 or 3");
-  fails(
-      x, [](TsneOptions& o) { o.dims = 1; }, "dims must be 2 or 3");
-  fails(
-      x, [](TsneOptions& o) { o.perplexity = 20; }, "less than the 20 points");
-  fails(
-      x, [](TsneOptions& o) { o.perplexity = 0; }, "must be positive");
-  fails(
-      x, [](TsneOptions& o) { o.theta = -1; }, "theta");
-  fails(
-      x, [](TsneOptions& o) { o.n_iter = 0; }, "n_iter");
-  fails(
-      x, [](TsneOptions& o) { o.n_iter = 100; }, "exaggeration_iter 250");
-  fails(
-      x, [](TsneOptions& o) { o.early_exaggeration = 0.5; }, "early_exaggeration");
-  fails(
-      x, [](TsneOptions& o) { o.learning_rate = NAN; }, "finite");
-  fails(
-      x.slice(0, 0, 1), [](TsneOptions& o) { o.perplexity = 0.5; }, "at least 2 points");
-  fails(
-      x.select(1, 0), [](TsneOptions&) {}, "2-D float matrix");
   at::Tensor nan = x.clone();
   nan[4][1] = NAN;
-  fails(
-      nan, [](TsneOptions&) {}, "NaN or infinite");
-  fails(
-      at::ones({20, 3}, at::kDouble), [](TsneOptions&) {}, "every point is the same");
+  struct Case {
+    at::Tensor data;
+    std::function<void(TsneOptions&)> change;
+    const char* message;
+  };
+  const auto keep = [](TsneOptions&) {};
+  const std::vector<Case> cases = {
+      {x, [](TsneOptions& o) { o.dims = 4; }, "dims must be 2 or 3"},
+      {x, [](TsneOptions& o) { o.dims = 1; }, "dims must be 2 or 3"},
+      {x, [](TsneOptions& o) { o.perplexity = 20; }, "less than the 20 points"},
+      {x, [](TsneOptions& o) { o.perplexity = 0; }, "must be positive"},
+      {x, [](TsneOptions& o) { o.theta = -1; }, "theta"},
+      {x, [](TsneOptions& o) { o.n_iter = 0; }, "n_iter"},
+      {x, [](TsneOptions& o) { o.n_iter = 100; }, "exaggeration_iter 250"},
+      {x, [](TsneOptions& o) { o.early_exaggeration = 0.5; }, "early_exaggeration"},
+      {x, [](TsneOptions& o) { o.learning_rate = NAN; }, "finite"},
+      {x.slice(0, 0, 1), [](TsneOptions& o) { o.perplexity = 0.5; }, "at least 2 points"},
+      {x.select(1, 0), keep, "2-D float matrix"},
+      {nan, keep, "NaN or infinite"},
+      {at::ones({20, 3}, at::kDouble), keep, "every point is the same"},
+      {at::zeros({kTsneExactLimit + 1, 1}), [](TsneOptions& o) { o.method = TsneMethod::kExact; },
+       "the exact method takes at most 10000 points"},
+  };
+  for (const Case& c : cases) {
+    TsneOptions options;
+    options.perplexity = 5;
+    c.change(options);
+    absl::StatusOr<TsneResult> result = RunTsne(c.data, options);
+    ASSERT_FALSE(result.ok()) << c.message;
+    EXPECT_NE(result.status().message().find(c.message), std::string::npos) << result.status();
+  }
 }
 
 // ---- Against scikit-learn: eval/testdata/tsne_oracle.json, measured by
