@@ -109,16 +109,19 @@ class SpaceTree {
     int32_t child_count;  // a leaf has none (child_begin -1)
   };
 
-  SpaceTree(const double* y, int64_t n) : y_(y), order_(static_cast<size_t>(n)) {
-    for (int64_t i = 0; i < n; ++i) order_[i] = i;
-    scratch_.resize(order_.size());
+  SpaceTree(const double* y, int64_t n)
+      : points_(static_cast<size_t>(n)),
+        scratch_(static_cast<size_t>(n)),
+        codes_(static_cast<size_t>(n)) {
     double lo[D], hi[D];
     for (int k = 0; k < D; ++k) {
       lo[k] = INFINITY;
       hi[k] = -INFINITY;
     }
     for (int64_t i = 0; i < n; ++i) {
+      points_[i].index = i;
       for (int k = 0; k < D; ++k) {
+        points_[i].position[k] = y[i * D + k];
         lo[k] = std::min(lo[k], y[i * D + k]);
         hi[k] = std::max(hi[k], y[i * D + k]);
       }
@@ -128,33 +131,47 @@ class SpaceTree {
     Build(0, 0, n, lo, hi, 0);
   }
 
+  // A point: where it is, and its row in the embedding.
+  struct Point {
+    double position[D];
+    int64_t index;
+  };
+
   const std::vector<Node>& nodes() const { return nodes_; }
   // The points in tree order: the points of a cell are contiguous.
-  const std::vector<int64_t>& order() const { return order_; }
+  const std::vector<Point>& points() const { return points_; }
 
  private:
-  // Fills node `id` (already allocated) with the points at [first, first + count) of order_, in
-  // the cell [lo, hi]; its children are allocated next to each other before they are filled.
+  // Fills node `id` (already allocated) with points_[first, first + count), which lie in the cell
+  // [lo, hi]; its children are allocated next to each other before they are filled. One pass
+  // finds the centre of mass, the points' extent and each point's quadrant, a second sorts the
+  // points by quadrant.
   void Build(int32_t id, int64_t first, int64_t count, const double* lo, const double* hi,
              int depth) {
+    constexpr int kQuadrants = 1 << D;
     Node node{};
     node.count = count;
     node.first = first;
     node.child_begin = -1;
-    double extent_lo[D], extent_hi[D];
+    double mid[D], extent_lo[D], extent_hi[D];
     for (int k = 0; k < D; ++k) {
-      node.com[k] = 0;
+      mid[k] = 0.5 * (lo[k] + hi[k]);
       extent_lo[k] = INFINITY;
       extent_hi[k] = -INFINITY;
       node.width_sq = std::max(node.width_sq, (hi[k] - lo[k]) * (hi[k] - lo[k]));
     }
+    int64_t sizes[kQuadrants] = {};
     for (int64_t p = first; p < first + count; ++p) {
-      const double* point = y_ + order_[p] * D;
+      const double* position = points_[p].position;
+      int q = 0;
       for (int k = 0; k < D; ++k) {
-        node.com[k] += point[k];
-        extent_lo[k] = std::min(extent_lo[k], point[k]);
-        extent_hi[k] = std::max(extent_hi[k], point[k]);
+        node.com[k] += position[k];
+        extent_lo[k] = std::min(extent_lo[k], position[k]);
+        extent_hi[k] = std::max(extent_hi[k], position[k]);
+        q |= (position[k] >= mid[k] ? 1 : 0) << k;
       }
+      codes_[p] = static_cast<uint8_t>(q);
+      ++sizes[q];
     }
     bool one_place = true;
     for (int k = 0; k < D; ++k) {
@@ -164,17 +181,7 @@ class SpaceTree {
     nodes_[id] = node;
     if (count == 1 || one_place || depth >= kMaxTreeDepth) return;
 
-    // Sort the points into the 2^D quadrants (counting sort through scratch_).
-    double mid[D];
-    for (int k = 0; k < D; ++k) mid[k] = 0.5 * (lo[k] + hi[k]);
-    constexpr int kQuadrants = 1 << D;
-    int64_t sizes[kQuadrants] = {};
-    const auto quadrant = [&](int64_t point) {
-      int q = 0;
-      for (int k = 0; k < D; ++k) q |= (y_[point * D + k] >= mid[k] ? 1 : 0) << k;
-      return q;
-    };
-    for (int64_t p = first; p < first + count; ++p) ++sizes[quadrant(order_[p])];
+    // Counting sort by quadrant through scratch_.
     int64_t starts[kQuadrants];
     int64_t next = first;
     int32_t nonempty = 0;
@@ -185,9 +192,8 @@ class SpaceTree {
     }
     int64_t fill[kQuadrants];
     std::copy(starts, starts + kQuadrants, fill);
-    for (int64_t p = first; p < first + count; ++p)
-      scratch_[fill[quadrant(order_[p])]++] = order_[p];
-    std::copy(scratch_.begin() + first, scratch_.begin() + first + count, order_.begin() + first);
+    for (int64_t p = first; p < first + count; ++p) scratch_[fill[codes_[p]]++] = points_[p];
+    std::copy(scratch_.begin() + first, scratch_.begin() + first + count, points_.begin() + first);
 
     const int32_t child_begin = static_cast<int32_t>(nodes_.size());
     nodes_.resize(nodes_.size() + static_cast<size_t>(nonempty));
@@ -206,10 +212,10 @@ class SpaceTree {
     }
   }
 
-  const double* y_;
   std::vector<Node> nodes_;
-  std::vector<int64_t> order_;
-  std::vector<int64_t> scratch_;
+  std::vector<Point> points_;
+  std::vector<Point> scratch_;
+  std::vector<uint8_t> codes_;
 };
 
 // The exact gradient on the CPU for D-dimensional embeddings: two passes over the pairs, each row
@@ -276,7 +282,7 @@ double BarnesHutGradient(const SparseAffinities& p, const double* y, double thet
   const int64_t n = p.n;
   const SpaceTree<D> tree(y, n);
   const auto& nodes = tree.nodes();
-  const auto& order = tree.order();
+  const auto& points = tree.points();
   const double theta_sq = theta * theta;
   std::vector<double> repulsion(static_cast<size_t>(n * D));
   std::vector<double> z_part(static_cast<size_t>(n));
@@ -286,8 +292,8 @@ double BarnesHutGradient(const SparseAffinities& p, const double* y, double thet
   at::parallel_for(0, n, kBarnesHutGrain, [&](int64_t begin, int64_t end) {
     std::vector<int32_t> stack(static_cast<size_t>(kMaxTreeDepth * ((1 << D) - 1) + 2));
     for (int64_t at_pos = begin; at_pos < end; ++at_pos) {
-      const int64_t i = order[at_pos];
-      const double* yi = y + i * D;
+      const int64_t i = points[at_pos].index;
+      const double* yi = points[at_pos].position;
       double force[D] = {};
       double z = 0;
       // Visits a cell: summarises it (a leaf, or far enough for its width), or returns true when
