@@ -176,12 +176,14 @@ struct VerticalMarker {
   std::string label;
 };
 
-// One entry of a legend: a line sample (with a marker unless `marker` is false) and a label.
+// One entry of a legend: a line sample (with a marker unless `marker` is false; only the marker
+// when `line` is false) and a label.
 struct LegendEntry {
   std::string label;
   std::string colour;
   std::string dash;
   bool marker = true;
+  bool line = true;
 };
 
 double LegendEntryWidth(const LegendEntry& entry) {
@@ -221,10 +223,10 @@ void DrawLegend(const std::vector<LegendEntry>& entries,
     const double y = top + static_cast<double>(r) * kLegendRow + 9;
     for (size_t i = rows[r].first; i < rows[r].second; ++i) {
       const LegendEntry& entry = entries[i];
-      *out += Line(x, y, x + 24, y, entry.colour, 2, entry.dash);
+      if (entry.line) *out += Line(x, y, x + 24, y, entry.colour, 2, entry.dash);
       if (entry.marker) {
-        *out += "<circle cx=\"" + Num(x + 12) + "\" cy=\"" + Num(y) + "\" r=\"3\" fill=\"" +
-                entry.colour + "\"/>\n";
+        *out += "<circle cx=\"" + Num(x + 12) + "\" cy=\"" + Num(y) + "\" r=\"" +
+                (entry.line ? "3" : "4") + "\" fill=\"" + entry.colour + "\"/>\n";
       }
       *out += Text(x + 30, y + 4, entry.label, kLegendFont, "start");
       x += LegendEntryWidth(entry);
@@ -619,6 +621,182 @@ std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string&
   const double bar_label_y = top + bar_height / 2;
   svg += Text(bar_label_x, bar_label_y, "share of true class", kTickFont, "middle",
               "transform=\"rotate(90 " + Num(bar_label_x) + " " + Num(bar_label_y) + ")\"");
+  return svg + "</svg>\n";
+}
+
+namespace {
+
+// Scatter colours: tab10, then ten more that differ from them and from each other.
+constexpr const char* kScatterPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+                                           "#000075", "#808000", "#469990", "#800000", "#f032e6",
+                                           "#000000", "#bfef45", "#ffe119", "#aaffc3", "#dcbeff"};
+constexpr size_t kScatterPaletteSize = sizeof(kScatterPalette) / sizeof(kScatterPalette[0]);
+constexpr const char* kOtherColour = "#b0b0b0";
+
+// A well-mixed 64-bit hash (SplitMix64's finaliser), for a drawing order that interleaves classes.
+uint64_t Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// One projection of a scatter plot: axes `a` (across) and `b` (up) of the points.
+void DrawScatterPanel(const ScatterPlot& plot, const std::vector<size_t>& order,
+                      const std::vector<std::string>& colours, const std::vector<bool>& finite,
+                      int a, int b, const Box& box, double radius, std::string* out) {
+  const size_t n = finite.size();
+  const auto coordinate = [&](size_t i, int axis) {
+    return plot.coordinates[i * static_cast<size_t>(plot.dims) + static_cast<size_t>(axis)];
+  };
+  double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+  for (size_t i = 0; i < n; ++i) {
+    if (!finite[i]) continue;
+    for (int k = 0; k < 2; ++k) {
+      const double v = coordinate(i, k == 0 ? a : b);
+      lo[k] = std::min(lo[k], v);
+      hi[k] = std::max(hi[k], v);
+    }
+  }
+  const bool has_data = std::isfinite(lo[0]);
+  // Equal scales: both axes span the larger of the two ranges (plus 4% each side).
+  double span = has_data ? std::max(hi[0] - lo[0], hi[1] - lo[1]) * 1.08 : 2.0;
+  if (!(span > 0)) span = std::max(1.0, std::fabs(lo[0]) + std::fabs(lo[1])) * 0.2;
+  double start[2];
+  for (int k = 0; k < 2; ++k) start[k] = has_data ? (lo[k] + hi[k]) / 2 - span / 2 : -1.0;
+
+  const std::string name_a = plot.axis_names.size() > static_cast<size_t>(a)
+                                 ? plot.axis_names[static_cast<size_t>(a)]
+                                 : std::to_string(a + 1);
+  const std::string name_b = plot.axis_names.size() > static_cast<size_t>(b)
+                                 ? plot.axis_names[static_cast<size_t>(b)]
+                                 : std::to_string(b + 1);
+  const double left = box.x + 62;
+  const double top = box.y + 10;
+  const double side = std::max(std::min(box.w - 62 - 14, box.h - 10 - 50), 10.0);
+  const double bottom = top + side;
+  const auto px = [&](double v) { return left + (v - start[0]) / span * side; };
+  const auto py = [&](double v) { return bottom - (v - start[1]) / span * side; };
+
+  *out += "<g class=\"panel\">\n";
+  for (int k = 0; k < 2; ++k) {
+    std::vector<double> ticks = NiceTicks(start[k], start[k] + span, 6);
+    const double step = ticks.size() >= 2 ? ticks[1] - ticks[0] : 1;
+    for (double t : ticks) {
+      if (t < start[k] - span * 1e-9 || t > start[k] + span * (1 + 1e-9)) continue;
+      if (k == 0) {
+        *out += Line(px(t), top, px(t), bottom, "#ececec", 1);
+        *out += Text(px(t), bottom + 17, FormatTick(t, step), kTickFont, "middle");
+      } else {
+        *out += Line(left, py(t), left + side, py(t), "#ececec", 1);
+        *out += Text(left - 6, py(t) + 4, FormatTick(t, step), kTickFont, "end");
+      }
+    }
+  }
+  *out += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(side) +
+          "\" height=\"" + Num(side) + "\" fill=\"none\" stroke=\"#444444\"/>\n";
+  if (!has_data) {
+    *out +=
+        Text(left + side / 2, top + side / 2, "no data", kLabelFont, "middle", "fill=\"#888888\"");
+  }
+  *out += "<g class=\"points\" fill-opacity=\"0.8\">\n";
+  const std::string r = Num(radius);
+  for (size_t i : order) {
+    *out += "<circle cx=\"" + Num(px(coordinate(i, a))) + "\" cy=\"" + Num(py(coordinate(i, b))) +
+            "\" r=\"" + r + "\" fill=\"" + colours[i] + "\"/>\n";
+  }
+  *out += "</g>\n";
+  *out += Text(left + side / 2, bottom + 38, name_a, kLabelFont, "middle");
+  const double label_x = box.x + 16;
+  const double label_y = top + side / 2;
+  *out += Text(label_x, label_y, name_b, kLabelFont, "middle",
+               "transform=\"rotate(-90 " + Num(label_x) + " " + Num(label_y) + ")\"");
+  *out += "</g>\n";
+}
+
+}  // namespace
+
+std::string ScatterColour(size_t index) { return kScatterPalette[index % kScatterPaletteSize]; }
+
+std::string ScatterPlotSvg(const ScatterPlot& plot) {
+  const int dims = plot.dims == 3 ? 3 : 2;
+  ScatterPlot checked = plot;
+  checked.dims = dims;
+  const size_t n =
+      std::min(plot.coordinates.size() / static_cast<size_t>(dims), plot.labels.size());
+  const size_t classes = plot.class_names.size();
+  std::vector<bool> finite(n, true);
+  std::vector<std::string> colours(n);
+  std::vector<size_t> counts(classes + 1, 0);  // the last: "other"
+  size_t not_finite = 0;
+  for (size_t i = 0; i < n; ++i) {
+    for (int k = 0; k < dims; ++k) {
+      finite[i] =
+          finite[i] &&
+          std::isfinite(plot.coordinates[i * static_cast<size_t>(dims) + static_cast<size_t>(k)]);
+    }
+    const int64_t label = plot.labels[i];
+    const bool known = label >= 0 && static_cast<size_t>(label) < classes;
+    colours[i] = known ? ScatterColour(static_cast<size_t>(label)) : kOtherColour;
+    if (!finite[i]) {
+      ++not_finite;
+      continue;
+    }
+    ++counts[known ? static_cast<size_t>(label) : classes];
+  }
+  // Drawing order: by a hash of the index, so that classes interleave.
+  std::vector<std::pair<uint64_t, size_t>> keyed;
+  for (size_t i = 0; i < n; ++i) {
+    if (finite[i]) keyed.push_back({Mix(i), i});
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<size_t> order;
+  order.reserve(keyed.size());
+  for (const auto& [key, i] : keyed) order.push_back(i);
+  const double radius = std::clamp(
+      4.5 - 0.75 * std::log10(std::max<double>(static_cast<double>(order.size()), 1)), 1.2, 3.5);
+
+  std::vector<LegendEntry> legend;
+  for (size_t c = 0; c < classes; ++c) {
+    legend.push_back({plot.class_names[c] + " (" + std::to_string(counts[c]) + ")",
+                      ScatterColour(c), "", /*marker=*/true, /*line=*/false});
+  }
+  if (counts[classes] > 0) {
+    legend.push_back({"other (" + std::to_string(counts[classes]) + ")", kOtherColour, "",
+                      /*marker=*/true, /*line=*/false});
+  }
+  if (not_finite > 0) {
+    legend.push_back({"(" + std::to_string(not_finite) + " not finite)", kOtherColour, "",
+                      /*marker=*/false, /*line=*/false});
+  }
+
+  const std::vector<std::pair<int, int>> panels =
+      dims == 3 ? std::vector<std::pair<int, int>>{{0, 1}, {0, 2}, {1, 2}}
+                : std::vector<std::pair<int, int>>{{0, 1}};
+  const double panel = std::max(plot.panel_size, 160);
+  // Wide enough for the panels and for the title and subtitle; the panels centred.
+  const double panels_width = panel * static_cast<double>(panels.size()) + 20;
+  const double width = std::max({panels_width, TextWidth(plot.title, kTitleFont + 1) + 40,
+                                 TextWidth(plot.subtitle, kLegendFont) + 40});
+  const double panels_left = (width - panels_width) / 2;
+  const std::vector<std::pair<size_t, size_t>> rows = LegendRows(legend, width - 40);
+  const double header = (plot.title.empty() ? 8 : 34) + (plot.subtitle.empty() ? 0 : 20);
+  const double height = header + panel + 12 + static_cast<double>(rows.size()) * kLegendRow + 8;
+
+  std::string svg = OpenSvg(width, height);
+  if (!plot.title.empty()) {
+    svg += Text(width / 2, 24, plot.title, kTitleFont + 1, "middle", "font-weight=\"bold\"");
+  }
+  if (!plot.subtitle.empty()) {
+    svg += Text(width / 2, header - 8, plot.subtitle, kLegendFont, "middle", "fill=\"#444444\"");
+  }
+  for (size_t p = 0; p < panels.size(); ++p) {
+    DrawScatterPanel(checked, order, colours, finite, panels[p].first, panels[p].second,
+                     Box{panels_left + 10 + panel * static_cast<double>(p), header, panel, panel},
+                     radius, &svg);
+  }
+  DrawLegend(legend, rows, width / 2, header + panel + 8, &svg);
   return svg + "</svg>\n";
 }
 

@@ -86,6 +86,43 @@ std::string TrainingCurvesSvg(const std::vector<EpochMetrics>& epochs, const std
 // about 50 classes still fit on a screen.
 std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string& title);
 
+// Points of several classes in 2 or 3 dimensions (a t-SNE embedding, say), one colour per class.
+struct ScatterPlot {
+  std::string title;
+  // A line under the title (e.g. "KL 1.234, trustworthiness 0.981"); none when empty.
+  std::string subtitle;
+  // 2 or 3: the length of each point in `coordinates`.
+  int dims = 2;
+  // N points, row-major: point i is coordinates[i * dims .. (i + 1) * dims).
+  std::vector<double> coordinates;
+  // N class indices into class_names; others (and a shorter list) are drawn grey as "other".
+  std::vector<int64_t> labels;
+  std::vector<std::string> class_names;
+  // Names of the `dims` axes; empty for "1", "2", "3".
+  std::vector<std::string> axis_names;
+  // Side of one square panel in pixels.
+  int panel_size = 420;
+};
+
+// Colour of class `index` in a scatter plot: matplotlib's tab10, then 10 more colours chosen to
+// differ from them (navy, olive, teal, maroon, magenta, black, lime, yellow, mint, lavender), then
+// the same 20 again.
+std::string ScatterColour(size_t index);
+
+// `plot` as an SVG document: for 2-D one square panel, for 3-D three side by side (the xy, xz and
+// yz projections), each with equal scales on both axes, ticks and axis names; points drawn as
+// small translucent dots (radius shrinking with N) in an order that interleaves the classes, so
+// that no class hides under another; a legend of the class names, each with its point count,
+// under the panels. Each panel's dots are one <g class="points"> of N <circle> elements. Points
+// with a non-finite coordinate are left out and counted in the legend as "(N not finite)". It
+// never fails: no points draws the frames with "no data".
+//
+// Example:
+//   ScatterPlot plot{"t-SNE of vgg16 features", "KL 1.21, trustworthiness 0.98", /*dims=*/3};
+//   ... fill coordinates, labels, class_names ...
+//   RETURN_IF_ERROR(WriteSvg(out + "/tsne.svg", ScatterPlotSvg(plot)));
+std::string ScatterPlotSvg(const ScatterPlot& plot);
+
 // Writes `svg` to `path` atomically (core/atomic_file.h).
 absl::Status WriteSvg(const std::string& path, const std::string& svg);
 

@@ -636,6 +636,171 @@ TEST(ConfusionMatrixSvg, EmptyMatrices) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ScatterPlotSvg
+
+// The <g class="points"> groups of a scatter plot, each as its text.
+std::vector<std::string> PointGroups(const std::string& svg) {
+  std::vector<std::string> groups;
+  const std::string open = "<g class=\"points\"";
+  for (size_t i = svg.find(open); i != std::string::npos; i = svg.find(open, i + 1)) {
+    groups.push_back(svg.substr(i, svg.find("</g>", i) - i));
+  }
+  return groups;
+}
+
+// The legend's text.
+std::string Legend(const std::string& svg) {
+  const size_t begin = svg.find("<g class=\"legend\">");
+  return begin == std::string::npos ? "" : svg.substr(begin, svg.find("</g>", begin) - begin);
+}
+
+ScatterPlot ThreeClasses(int dims, int per_class) {
+  ScatterPlot plot;
+  plot.title = "t-SNE <test>";
+  plot.subtitle = "KL 1.0 & more";
+  plot.dims = dims;
+  plot.class_names = {"cat", "dog & <wolf>", "\"wild\""};
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> noise(0, 1);
+  for (int c = 0; c < 3; ++c) {  // sorted by class, as features files often are
+    for (int i = 0; i < per_class; ++i) {
+      for (int k = 0; k < dims; ++k) plot.coordinates.push_back(10.0 * c * (k == 0) + noise(rng));
+      plot.labels.push_back(c);
+    }
+  }
+  return plot;
+}
+
+// cx and cy of every <circle> in `group`, in order.
+std::vector<std::pair<double, double>> Centres(const std::string& group) {
+  std::vector<std::pair<double, double>> centres;
+  const std::vector<std::string> cx = AttributeValues(group, "cx"),
+                                 cy = AttributeValues(group, "cy");
+  for (size_t i = 0; i < std::min(cx.size(), cy.size()); ++i) {
+    centres.push_back({std::stod(cx[i]), std::stod(cy[i])});
+  }
+  return centres;
+}
+
+TEST(ScatterPlotSvg, TwoDimensionsOnePanelEveryPointAndALegendOfClasses) {
+  const std::string svg = ScatterPlotSvg(ThreeClasses(2, 40));
+  ExpectGoodSvg(svg);
+  KeepExample("scatter_2d.svg", svg);
+  const std::vector<std::string> groups = PointGroups(svg);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(Count(groups[0], "<circle "), 120);
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_EQ(Count(groups[0], "fill=\"" + ScatterColour(c) + "\""), 40) << c;
+  }
+  const std::string legend = Legend(svg);
+  EXPECT_EQ(Count(legend, "<text "), 3);
+  EXPECT_EQ(Count(legend, "<circle "), 3);
+  EXPECT_THAT(legend, HasSubstr(">cat (40)</text>"));
+  EXPECT_THAT(legend, HasSubstr(">dog &amp; &lt;wolf&gt; (40)</text>"));
+  EXPECT_THAT(legend, HasSubstr(">&quot;wild&quot; (40)</text>"));
+  EXPECT_THAT(svg, Not(HasSubstr("<wolf>")));
+  EXPECT_THAT(svg, HasSubstr(">t-SNE &lt;test&gt;</text>"));
+  EXPECT_THAT(svg, HasSubstr(">KL 1.0 &amp; more</text>"));
+  // The classes interleave although the input is sorted by class: the first 12 points drawn
+  // hold every colour.
+  const std::vector<std::string> fills = AttributeValues(groups[0], "fill");
+  ASSERT_EQ(fills.size(), 120u);
+  const std::set<std::string> first(fills.begin(), fills.begin() + 12);
+  EXPECT_EQ(first.size(), 3u);
+}
+
+TEST(ScatterPlotSvg, ThreeDimensionsThreeProjections) {
+  ScatterPlot plot = ThreeClasses(3, 25);
+  plot.axis_names = {"t-SNE 1", "t-SNE 2", "t-SNE 3"};
+  const std::string svg = ScatterPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  KeepExample("scatter_3d.svg", svg);
+  const std::vector<std::string> groups = PointGroups(svg);
+  ASSERT_EQ(groups.size(), 3u);
+  for (const std::string& group : groups) EXPECT_EQ(Count(group, "<circle "), 75);
+  // Across: 1, 1, 2; up: 2, 3, 3.
+  EXPECT_EQ(Count(svg, ">t-SNE 1</text>"), 2);
+  EXPECT_EQ(Count(svg, ">t-SNE 2</text>"), 2);
+  EXPECT_EQ(Count(svg, ">t-SNE 3</text>"), 2);
+  EXPECT_EQ(Count(Legend(svg), "<text "), 3);
+  // Three panels side by side.
+  EXPECT_GT(std::stod(AttributeValues(svg, "width")[0]), 3 * 420 - 1);
+}
+
+TEST(ScatterPlotSvg, PositionsKeepDirectionsAndEqualScales) {
+  ScatterPlot plot;
+  plot.class_names = {"origin", "right", "up"};
+  plot.coordinates = {0, 0, 10, 0, 0, 1};
+  plot.labels = {0, 1, 2};
+  const std::string svg = ScatterPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  std::vector<std::pair<double, double>> at(3);
+  const std::string group = PointGroups(svg)[0];
+  for (size_t c = 0; c < 3; ++c) {
+    const std::string colour = "fill=\"" + ScatterColour(c) + "\"";
+    const size_t end = group.find(colour);
+    ASSERT_NE(end, std::string::npos);
+    const size_t begin = group.rfind("<circle ", end);
+    at[c] = Centres(group.substr(begin, end - begin))[0];
+  }
+  EXPECT_GT(at[1].first, at[0].first);    // right is right
+  EXPECT_LT(at[2].second, at[0].second);  // up is up (SVG's y grows downwards)
+  // Equal scales: 10 across is 10 times as long as 1 up.
+  EXPECT_NEAR((at[1].first - at[0].first) / (at[0].second - at[2].second), 10, 0.2);
+}
+
+TEST(ScatterPlotSvg, NonFinitePointsAndUnknownLabels) {
+  ScatterPlot plot;
+  plot.class_names = {"a", "b"};
+  plot.coordinates = {0, 0, 1, 1, kNaN, 2, 3, kInf, 4, 4};
+  plot.labels = {0, 1, 0, 1, 7};
+  const std::string svg = ScatterPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  EXPECT_EQ(Count(PointGroups(svg)[0], "<circle "), 3);
+  const std::string legend = Legend(svg);
+  EXPECT_THAT(legend, HasSubstr(">a (1)</text>"));
+  EXPECT_THAT(legend, HasSubstr(">b (1)</text>"));
+  EXPECT_THAT(legend, HasSubstr(">other (1)</text>"));
+  EXPECT_THAT(legend, HasSubstr(">(2 not finite)</text>"));
+}
+
+TEST(ScatterPlotSvg, WideEnoughForALongSubtitle) {
+  ScatterPlot plot = ThreeClasses(2, 5);
+  plot.subtitle = std::string(120, 'x');
+  const std::string svg = ScatterPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  // 120 characters of 12 px type need about 120 * 0.6 * 12 = 864 px.
+  EXPECT_GT(std::stod(AttributeValues(svg, "width")[0]), 864);
+}
+
+TEST(ScatterPlotSvg, NoPointsSaysNoData) {
+  ScatterPlot plot;
+  plot.dims = 3;
+  plot.class_names = {"a"};
+  const std::string svg = ScatterPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  EXPECT_EQ(Count(svg, ">no data</text>"), 3);
+  EXPECT_THAT(Legend(svg), HasSubstr(">a (0)</text>"));
+}
+
+TEST(ScatterPlotSvg, TwentyDistinctColours) {
+  std::set<std::string> colours;
+  for (size_t c = 0; c < 20; ++c) colours.insert(ScatterColour(c));
+  EXPECT_EQ(colours.size(), 20u);
+  EXPECT_EQ(ScatterColour(20), ScatterColour(0));
+  ScatterPlot plot;
+  for (int c = 0; c < 25; ++c) {
+    plot.class_names.push_back("species " + std::to_string(c));
+    plot.coordinates.push_back(c);
+    plot.coordinates.push_back(c % 5);
+    plot.labels.push_back(c);
+  }
+  const std::string svg = ScatterPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  EXPECT_EQ(Count(Legend(svg), "<text "), 25);
+}
+
+// ---------------------------------------------------------------------------------------------
 // WriteSvg, and a real XML parser's opinion of every kind of figure.
 
 TEST(WriteSvg, WritesTheFileAndReportsABadFolder) {
@@ -655,7 +820,7 @@ TEST(WriteSvg, PythonsXmlParserReadsEveryKindOfFigure) {
   const std::vector<std::string> svgs = {
       LineChartSvg(gaps), TrainingCurvesSvg(History(7), "curves", /*best_epoch=*/4),
       ConfusionMatrixSvg(Matrix({"cat", "dog & \xff", "wild"}, /*seed=*/1), "m"),
-      TrainingCurvesSvg({}, "")};
+      TrainingCurvesSvg({}, ""), ScatterPlotSvg(ThreeClasses(3, 10))};
   std::string command =
       "/usr/bin/python3 -c 'import sys, xml.dom.minidom\n"
       "for f in sys.argv[1:]:\n"
