@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "core/torch_status.h"
+#include "eval/text_table.h"
 
 namespace fauna {
 namespace {
@@ -135,20 +136,6 @@ int64_t AugmentingPath(const std::vector<double>& cost, int64_t cols, const std:
   }
   *min_cost = reached;
   return sink;
-}
-
-std::string Fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
-  return buffer;
-}
-
-std::string PadLeft(const std::string& text, size_t width) {
-  return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
-}
-
-std::string PadRight(const std::string& text, size_t width) {
-  return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
 }
 
 }  // namespace

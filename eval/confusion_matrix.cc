@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "core/torch_status.h"
+#include "eval/text_table.h"
 
 namespace fauna {
 namespace {
@@ -18,20 +19,6 @@ constexpr double kMaxExactCount = 9007199254740992.0;
 
 // Names wider than this put label numbers in the text table's column headers.
 constexpr size_t kMaxHeaderNameWidth = 10;
-
-std::string Fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
-  return buffer;
-}
-
-std::string PadLeft(const std::string& text, size_t width) {
-  return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
-}
-
-std::string PadRight(const std::string& text, size_t width) {
-  return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
-}
 
 double Ratio(int64_t numerator, int64_t denominator) {
   return denominator == 0 ? 0.0 : static_cast<double>(numerator) / static_cast<double>(denominator);
