@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """fauna's t-SNE (//eval:tsne_main) beside scikit-learn's sklearn.manifold.TSNE on Fashion-MNIST.
 
 For each size N and dimension (2, 3): N images drawn from Debian's Fashion-MNIST training set
