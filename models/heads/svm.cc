@@ -58,11 +58,11 @@ absl::Status CheckTrainingSet(const at::Tensor& x, const at::Tensor& labels, int
     return absl::InvalidArgumentError(
         absl::StrCat("an SVM needs at least two classes; the data has ", num_classes));
   }
-  const at::Tensor counts = at::bincount(labels.to(at::kCPU), {}, num_classes);
-  if (counts.size(0) != num_classes || labels.min().item<int64_t>() < 0) {
+  if (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= num_classes) {
     return absl::InvalidArgumentError(
         absl::StrCat("labels must lie in [0, ", num_classes, ")"));
   }
+  const at::Tensor counts = at::bincount(labels.to(at::kCPU), {}, num_classes);
   const int64_t present = counts.gt(0).sum().item<int64_t>();
   if (present < 2) {
     return absl::InvalidArgumentError(

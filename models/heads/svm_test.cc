@@ -232,6 +232,12 @@ TEST(Svm, RefusesBadInputInOneLine) {
             std::string::npos);
   EXPECT_NE(message(train.x, train.y, 4, params).find("class 3 has no training rows"),
             std::string::npos);
+  at::Tensor negative = train.y.clone();
+  negative[0] = -1;
+  EXPECT_NE(message(train.x, negative, 3, params).find("labels must lie in [0, 3)"),
+            std::string::npos);
+  EXPECT_NE(message(train.x, train.y, 2, params).find("labels must lie in [0, 2)"),
+            std::string::npos);
   at::Tensor nan = train.x.clone();
   nan[3][2] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_NE(message(nan, train.y, 3, params).find("NaN"), std::string::npos);
