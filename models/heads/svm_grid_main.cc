@@ -23,6 +23,7 @@
 #include "core/progress.h"
 #include "core/runtime.h"
 #include "core/status.h"
+#include "core/torch_status.h"
 #include "data/features_file.h"
 #include "models/heads/grid_search.h"
 #include "models/heads/svm.h"
@@ -234,5 +235,6 @@ int main(int argc, char** argv) {
                      {"Search", {"grid", "cv", "tol", "max_iter", "warm_start"}},
                      {"Output", {"out", "save_model", "progress"}},
                      {"Saved model", {"model"}}});
-  return fauna::ExitCode(fauna::Run());
+  // LibTorch's own errors (out of memory for a kernel matrix, ...) become one line too.
+  return fauna::ExitCode(fauna::GuardTorch("svm_grid", [] { return fauna::Run(); }));
 }
