@@ -19,8 +19,8 @@
 // (1 + d^2 / dof)^-(dof + 1) / 2, which is not the KL's gradient (the two agree in 2-D, dof 1).
 // The objective, and so the reported KL divergence, is scikit-learn's either way. On the test
 // fixture (300 points, 5 blobs; eval/testdata/tsne_oracle.json) the KL gradient reaches KL 0.23
-// in 3-D with either method, scikit-learn's weights 0.45 (exact) and 0.25 to 0.51 (Barnes-Hut),
-// as scikit-learn itself does; trustworthiness is 0.986 against 0.989.
+// in 3-D with either method, scikit-learn's weights 0.45 (exact) and 0.25 to 0.33 (Barnes-Hut,
+// 10 seeds), as scikit-learn itself does; trustworthiness is 0.986 against 0.989.
 #ifndef FAUNA_EVAL_TSNE_H_
 #define FAUNA_EVAL_TSNE_H_
 
