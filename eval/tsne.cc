@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/progress.h"
 #include "core/status.h"
+#include "core/stopwatch.h"
 #include "core/torch_status.h"
 #include "eval/nearest_neighbours.h"
 #include "eval/pca.h"
@@ -42,10 +43,6 @@ constexpr int kMaxTreeDepth = 64;
 // thread of Barnes-Hut's loops, and pairs per thread of the exact method's.
 constexpr int64_t kBarnesHutGrain = 1024;
 constexpr int64_t kExactGrainPairs = int64_t{1} << 18;
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
 
 // One row of the binary search; `skip` is the index left out (or -1).
 void SearchRow(const double* d, int64_t k, int64_t skip, double desired_entropy, double* p) {
@@ -725,7 +722,7 @@ absl::StatusOr<TsneResult> RunTsne(const at::Tensor& x, const TsneOptions& optio
   } else {
     ASSIGN_OR_RETURN(sparse_p, NeighbourAffinities(x, options.perplexity));
   }
-  result.affinity_seconds = Seconds(start);
+  result.affinity_seconds = SecondsSince(start);
 
   start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(at::Tensor y, InitialEmbedding(x, options));
@@ -783,7 +780,7 @@ absl::StatusOr<TsneResult> RunTsne(const at::Tensor& x, const TsneOptions& optio
     result.embedding = y.to(at::kCPU);
     return absl::OkStatus();
   }));
-  result.optimise_seconds = Seconds(start);
+  result.optimise_seconds = SecondsSince(start);
   return result;
 }
 

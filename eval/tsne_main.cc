@@ -32,6 +32,7 @@
 #include "core/runtime.h"
 #include "core/seed.h"
 #include "core/status.h"
+#include "core/stopwatch.h"
 #include "core/torch_status.h"
 #include "data/features_file.h"
 #include "eval/pca.h"
@@ -80,10 +81,6 @@ std::string UserPath(const std::string& path) {
   const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
   if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
   return std::string(dir) + "/" + path;
-}
-
-double Since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // The t-SNE settings from the flags, checked before any file is read.
@@ -180,7 +177,7 @@ absl::Status Run(int argc) {
       input = x;
     }
   }
-  const double pca_seconds = Since(start);
+  const double pca_seconds = SecondsSince(start);
 
   ASSIGN_OR_RETURN(TsneResult tsne, RunTsne(input, options));
 
@@ -193,8 +190,8 @@ absl::Status Run(int argc) {
     std::fprintf(stderr, "trustworthiness skipped: %lld neighbours need more than %lld points\n",
                  static_cast<long long>(k), static_cast<long long>(2 * k));
   }
-  const double trust_seconds = Since(start);
-  const double total_seconds = Since(total_start);
+  const double trust_seconds = SecondsSince(start);
+  const double total_seconds = SecondsSince(total_start);
 
   FeatureSet embedded;
   embedded.features = tsne.embedding.to(at::kFloat).contiguous();

@@ -43,6 +43,7 @@
 #include "core/progress.h"
 #include "core/runtime.h"
 #include "core/status.h"
+#include "core/stopwatch.h"
 #include "core/torch_status.h"
 #include "data/dataset.h"
 #include "data/features_file.h"
@@ -332,8 +333,7 @@ absl::StatusOr<PartResult> ExtractPart(const std::string& name, const DataPart& 
   if (static_cast<int64_t>(kept.size()) < part.size) {
     set = SelectRows(set, at::tensor(kept, at::kLong));
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = SecondsSince(start);
   return result;
 }
 

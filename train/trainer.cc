@@ -17,6 +17,7 @@
 #include "core/progress.h"
 #include "core/seed.h"
 #include "core/status.h"
+#include "core/stopwatch.h"
 #include "models/state_dict.h"
 #include "train/checkpoint.h"
 #include "train/early_stopping.h"
@@ -27,10 +28,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // The stream of DeriveSeed(seed, epoch, .) that seeds dropout, one per rank.
 constexpr uint64_t kDropoutStream = uint64_t{1} << 40;
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
 
 std::string Format(const char* format, double value) {
   char text[64];
@@ -297,7 +294,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
                          {{"loss", loss_sum / seen}, {"acc", correct / seen}});
       }
     }
-    const double epoch_train_seconds = Seconds(epoch_start);
+    const double epoch_train_seconds = SecondsSince(epoch_start);
     if (progress) progress->Finish();
     train_seconds += epoch_train_seconds;
     train_images += static_cast<int64_t>(seen);
@@ -306,7 +303,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
     record.images_per_s = epoch_train_seconds > 0 ? seen / epoch_train_seconds : 0;
     if (result.diverged) {
       record.val_loss = record.val_acc = kNaN;
-      record.seconds = Seconds(epoch_start);
+      record.seconds = SecondsSince(epoch_start);
       result.history.push_back(record);
       if (metrics) RETURN_IF_ERROR(metrics->Write(record.ToJson()));
       if (primary) std::fprintf(stderr, "stopping: %s\n", result.stop_reason.c_str());
@@ -319,7 +316,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
                                               options.workers, options.device, distributed));
     record.val_loss = val.loss;
     record.val_acc = val.accuracy;
-    record.seconds = Seconds(epoch_start);
+    record.seconds = SecondsSince(epoch_start);
     result.history.push_back(record);
     const bool improved = stopping.Update(epoch, val.accuracy);
     if (improved) best = CloneState(*model);
@@ -362,7 +359,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
     result.test.confusion = ConfusionMatrix(data.class_names);
   }
   result.skipped = loader.skipped();
-  result.wall_seconds = Seconds(start);
+  result.wall_seconds = SecondsSince(start);
   result.train_images_per_s = train_seconds > 0 ? train_images / train_seconds : 0;
   return result;
 }

@@ -12,14 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/status.h"
+#include "core/stopwatch.h"
 #include "models/heads/one_vs_one.h"
 
 namespace fauna {
 namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 const std::vector<double> kStudyValues = {0.001, 0.01, 0.1, 1, 10, 100};
 

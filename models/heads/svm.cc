@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/safetensors.h"
 #include "core/status.h"
+#include "core/stopwatch.h"
 
 namespace fauna {
 namespace {
@@ -17,10 +18,6 @@ namespace {
 constexpr char kFormatName[] = "fauna.svm.v1";
 // Test rows per prediction GEMM: bounds the kernel block at kPredictChunk x S floats.
 constexpr int64_t kPredictChunk = 4096;
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 }  // namespace
 

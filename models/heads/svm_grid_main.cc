@@ -23,6 +23,7 @@
 #include "core/progress.h"
 #include "core/runtime.h"
 #include "core/status.h"
+#include "core/stopwatch.h"
 #include "core/torch_status.h"
 #include "data/features_file.h"
 #include "models/heads/grid_search.h"
@@ -48,10 +49,6 @@ DEFINE_bool(progress, true, "Show progress on stderr.");
 
 namespace fauna {
 namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // --model: accuracy of a saved model on each features file given.
 absl::Status ScoreSavedModel(const Runtime& runtime) {
