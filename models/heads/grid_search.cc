@@ -202,10 +202,13 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
   // Shared by every fold and cell: dot products and squared distances of all training rows.
   const bool any_rbf = std::any_of(groups.begin(), groups.end(),
                                    [](const Group& g) { return g.kernel == "rbf"; });
-  const bool any_dot = std::any_of(groups.begin(), groups.end(),
-                                   [](const Group& g) { return g.kernel != "rbf"; });
-  const at::Tensor dots = any_dot ? at::mm(x, x.t()) : at::Tensor();
-  const at::Tensor distances = any_rbf ? SquaredDistances(x, x) : at::Tensor();
+  // One GEMM (a symmetric half) serves both: |a - b|^2 = <a, a> + <b, b> - 2 <a, b>.
+  const at::Tensor dots = SymmetricKernelMatrix(SvmKernel{KernelType::kLinear}, x);
+  at::Tensor distances;
+  if (any_rbf) {
+    const at::Tensor norms = dots.diagonal();
+    distances = (dots * -2.0).add_(norms.unsqueeze(1)).add_(norms.unsqueeze(0)).clamp_min_(0.0);
+  }
 
   SmoOptions smo;
   smo.eps = options.tol;
@@ -251,10 +254,14 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
           gram = dots.mul(kernel.gamma).add_(kernel.coef0).pow_(kernel.degree);
           break;
       }
-      const at::Tensor train_gram =
-          gram.index_select(0, train_index).index_select(1, train_index).to(at::kCPU).contiguous();
+      // Each pair's block straight from the matrix over every row (fold-local rows mapped).
+      const GramBlockFn whole = GatherFromGram(gram.to(at::kCPU).contiguous());
+      const GramBlockFn block = [&](const std::vector<int64_t>& local) {
+        std::vector<int64_t> rows(local.size());
+        for (size_t i = 0; i < local.size(); ++i) rows[i] = train_rows[local[i]];
+        return whole(rows);
+      };
       const at::Tensor cross = gram.index_select(0, val_index).index_select(1, train_index);
-      const GramBlockFn block = GatherFromGram(train_gram);
       const double shared_seconds = SecondsSince(group_start);
 
       std::optional<OneVsOne> previous;

@@ -12,15 +12,14 @@ namespace fauna {
 namespace {
 
 // gram[rows][:, rows] with plain loops (no ATen kernels, which would compete for the threads).
-template <typename Scalar>
 at::Tensor Gather(const at::Tensor& gram, const std::vector<int64_t>& rows) {
-  const Scalar* data = gram.data_ptr<Scalar>();
+  const float* data = gram.data_ptr<float>();
   const int64_t n = gram.size(0), m = static_cast<int64_t>(rows.size());
   at::Tensor block = at::empty({m, m}, gram.options());
-  Scalar* out = block.data_ptr<Scalar>();
+  float* out = block.data_ptr<float>();
   for (int64_t i = 0; i < m; ++i) {
-    const Scalar* src = data + rows[i] * n;
-    Scalar* dst = out + i * m;
+    const float* src = data + rows[i] * n;
+    float* dst = out + i * m;
     for (int64_t j = 0; j < m; ++j) dst[j] = src[rows[j]];
   }
   return block;
@@ -29,7 +28,7 @@ at::Tensor Gather(const at::Tensor& gram, const std::vector<int64_t>& rows) {
 }  // namespace
 
 GramBlockFn GatherFromGram(const at::Tensor& gram) {
-  return [gram](const std::vector<int64_t>& rows) { return Gather<float>(gram, rows); };
+  return [gram](const std::vector<int64_t>& rows) { return Gather(gram, rows); };
 }
 
 int64_t OneVsOne::total_iterations() const {
