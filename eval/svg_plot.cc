@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/atomic_file.h"
+#include "core/seed.h"
 
 namespace fauna {
 namespace {
@@ -634,14 +635,6 @@ constexpr const char* kScatterPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d6
 constexpr size_t kScatterPaletteSize = sizeof(kScatterPalette) / sizeof(kScatterPalette[0]);
 constexpr const char* kOtherColour = "#b0b0b0";
 
-// A well-mixed 64-bit hash (SplitMix64's finaliser), for a drawing order that interleaves classes.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 // One projection of a scatter plot: axes `a` (across) and `b` (up) of the points.
 void DrawScatterPanel(const ScatterPlot& plot, const std::vector<size_t>& order,
                       const std::vector<std::string>& colours, const std::vector<bool>& finite,
@@ -748,7 +741,7 @@ std::string ScatterPlotSvg(const ScatterPlot& plot) {
   // Drawing order: by a hash of the index, so that classes interleave.
   std::vector<std::pair<uint64_t, size_t>> keyed;
   for (size_t i = 0; i < n; ++i) {
-    if (finite[i]) keyed.push_back({Mix(i), i});
+    if (finite[i]) keyed.push_back({SplitMix64(i), i});  // an order that interleaves classes
   }
   std::sort(keyed.begin(), keyed.end());
   std::vector<size_t> order;
