@@ -42,4 +42,10 @@ std::string DefaultRunDir(std::string_view job) {
   return root + "/" + std::string(job);
 }
 
+std::string UserPath(const std::string& path) {
+  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
+  return std::string(dir) + "/" + path;
+}
+
 }  // namespace fauna

@@ -47,6 +47,11 @@ void ReuseFreedTensorMemory();
 // BUILD_WORKSPACE_DIRECTORY), else runs/<job> in the current folder.
 std::string DefaultRunDir(std::string_view job);
 
+// A path the user typed, as the user meant it: under `bazel run` (which runs binaries in their
+// runfiles and sets BUILD_WORKING_DIRECTORY) a relative path is taken from the folder the command
+// was typed in; absolute paths, empty ones and paths outside `bazel run` are unchanged.
+std::string UserPath(const std::string& path);
+
 }  // namespace fauna
 
 #endif  // FAUNA_CORE_RUNTIME_H_

@@ -82,3 +82,19 @@ TEST(DefaultRunDir, FollowsBazelRun) {
 
 }  // namespace
 }  // namespace fauna
+
+namespace fauna {
+namespace {
+
+TEST(UserPath, RelativePathsAreTheTypingFoldersUnderBazelRun) {
+  ::unsetenv("BUILD_WORKING_DIRECTORY");
+  EXPECT_EQ(UserPath("runs/x.json"), "runs/x.json");
+  ::setenv("BUILD_WORKING_DIRECTORY", "/home/me/fauna", 1);
+  EXPECT_EQ(UserPath("runs/x.json"), "/home/me/fauna/runs/x.json");
+  EXPECT_EQ(UserPath("/data/x.json"), "/data/x.json");
+  EXPECT_EQ(UserPath(""), "");
+  ::unsetenv("BUILD_WORKING_DIRECTORY");
+}
+
+}  // namespace
+}  // namespace fauna

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "core/flags.h"
 #include "core/metrics_sink.h"
+#include "core/runtime.h"
 #include "core/status.h"
 #include "eval/svg_plot.h"
 
@@ -43,14 +44,6 @@ constexpr const char* kCurvesFile = "curves.svg";
 bool IsFolder(const std::string& path) {
   struct stat info;
   return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
-}
-
-// `path` as the user meant it: under `bazel run` a relative path is relative to the folder the
-// command was typed in, not to the runfiles folder the binary runs in.
-std::string UserPath(const std::string& path) {
-  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
-  return std::string(dir) + "/" + path;
 }
 
 std::string FolderOf(const std::string& path) {

@@ -37,12 +37,6 @@ DEFINE_int64(pca, 0,
 namespace fauna {
 namespace {
 
-std::string UserPath(const std::string& path) {
-  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
-  return std::string(dir) + "/" + path;
-}
-
 absl::Status Run(int argc) {
   if (argc != 1 || FLAGS_features.empty() || FLAGS_embedding.empty()) {
     return absl::InvalidArgumentError(

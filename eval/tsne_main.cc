@@ -75,14 +75,6 @@ constexpr char kJsonFile[] = "tsne.json";
 // Stream of the generator that draws the --max_points rows (other draws use other streams).
 constexpr uint64_t kSubsampleStream = 1;
 
-// `path` as the user meant it: under `bazel run` a relative path is relative to the folder the
-// command was typed in, not to the runfiles folder the binary runs in.
-std::string UserPath(const std::string& path) {
-  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
-  return std::string(dir) + "/" + path;
-}
-
 // The t-SNE settings from the flags, checked before any file is read.
 absl::StatusOr<TsneOptions> OptionsFromFlags() {
   if (FLAGS_features.empty()) return absl::InvalidArgumentError("--features is required");

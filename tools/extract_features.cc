@@ -105,14 +105,6 @@ bool IsSet(const char* name) {
   return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
 }
 
-// `path` as the user meant it: under `bazel run` a relative path is relative to the folder the
-// command was typed in, not to the runfiles folder the binary runs in.
-std::string UserPath(const std::string& path) {
-  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
-  return std::string(dir) + "/" + path;
-}
-
 // --data as the user meant it: the two names, or a path.
 std::string UserData(const std::string& data) {
   return data == "synthetic" || data == "fashion_mnist" ? data : UserPath(data);

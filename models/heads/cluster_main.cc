@@ -65,6 +65,7 @@ bool IsSet(const char* name) { return !gflags::GetCommandLineFlagInfoOrDie(name)
 absl::Status Run() {
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime(/*quiet=*/true));
   if (FLAGS_features.empty()) return absl::InvalidArgumentError("--features is required");
+  for (std::string* path : {&FLAGS_features, &FLAGS_out, &FLAGS_save}) *path = UserPath(*path);
   if (FLAGS_method != "kmeans" && FLAGS_method != "gmm") {
     return absl::InvalidArgumentError("--method must be kmeans or gmm, not " + FLAGS_method);
   }

@@ -80,6 +80,10 @@ absl::Status ScoreSavedModel(const Runtime& runtime) {
 }
 
 absl::Status Run() {
+  for (std::string* path : {&FLAGS_train, &FLAGS_val, &FLAGS_test, &FLAGS_out, &FLAGS_save_model,
+                            &FLAGS_model}) {
+    *path = UserPath(*path);
+  }
   if (!FLAGS_model.empty()) {
     if (FLAGS_train.empty() && FLAGS_val.empty() && FLAGS_test.empty()) {
       return absl::InvalidArgumentError("--model needs a features file to score (--test=...)");
