@@ -17,7 +17,7 @@ readonly kPackages=(
   # makes LibTorch's linear layers several times slower); the OpenMP build shares LibTorch's threads.
   libopenblas0-openmp
   # Tests, plots and the Python peers of the benchmarks.
-  python3 python3-numpy python3-torch python3-torchvision python3-sklearn python3-matplotlib
+  python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-sklearn python3-matplotlib
   # Real benchmark data.
   dataset-fashion-mnist
 )
