@@ -88,9 +88,8 @@ GmvaeOutput GmvaeImpl::forward(const at::Tensor& x) {
   const at::Tensor one_hots = at::eye(k, h.options());
   out.prior_mean = prior_mean_->forward(one_hots);
   out.prior_log_var = prior_log_var_->forward(one_hots);
-  out.z = is_training()
-              ? out.z_mean + at::exp(0.5 * out.z_log_var) * at::randn_like(out.z_mean)
-              : out.z_mean;
+  out.z = is_training() ? out.z_mean + at::exp(0.5 * out.z_log_var) * at::randn_like(out.z_mean)
+                        : out.z_mean;
   out.decoded = decoder_->forward(out.z.reshape({n * k, -1})).view({n, k, -1});
   return out;
 }

@@ -17,15 +17,15 @@ TEST(Gmvae, DefaultHasVadesEncoderAndDecoder) {
   Gmvae gmvae;
   std::vector<std::string> keys;
   for (const auto& item : gmvae->named_parameters()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{
-                      "encoder.0.weight",      "encoder.0.bias",      "encoder.2.weight",
-                      "encoder.2.bias",        "encoder.4.weight",    "encoder.4.bias",
-                      "y_logits.weight",       "y_logits.bias",       "z_mean.weight",
-                      "z_mean.bias",           "z_log_var.weight",    "z_log_var.bias",
-                      "prior_mean.weight",     "prior_mean.bias",     "prior_log_var.weight",
-                      "prior_log_var.bias",    "decoder.0.weight",    "decoder.0.bias",
-                      "decoder.2.weight",      "decoder.2.bias",      "decoder.4.weight",
-                      "decoder.4.bias",        "decoder.6.weight",    "decoder.6.bias"}));
+  EXPECT_EQ(
+      keys,
+      (std::vector<std::string>{
+          "encoder.0.weight",  "encoder.0.bias",  "encoder.2.weight",     "encoder.2.bias",
+          "encoder.4.weight",  "encoder.4.bias",  "y_logits.weight",      "y_logits.bias",
+          "z_mean.weight",     "z_mean.bias",     "z_log_var.weight",     "z_log_var.bias",
+          "prior_mean.weight", "prior_mean.bias", "prior_log_var.weight", "prior_log_var.bias",
+          "decoder.0.weight",  "decoder.0.bias",  "decoder.2.weight",     "decoder.2.bias",
+          "decoder.4.weight",  "decoder.4.bias",  "decoder.6.weight",     "decoder.6.bias"}));
   const auto params = gmvae->named_parameters();
   EXPECT_EQ(params["encoder.4.weight"].sizes(), (at::IntArrayRef{2000, 500}));
   EXPECT_EQ(params["y_logits.weight"].sizes(), (at::IntArrayRef{10, 2000}));
