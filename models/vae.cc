@@ -14,8 +14,9 @@ namespace {
 // log(2 pi) / 2: the Gaussian likelihood's constant per feature.
 const double kHalfLogTwoPi = 0.5 * std::log(2.0 * M_PI);
 
-// Linear + ReLU for each width after `in`, then (when `out` > 0) a last Linear without ReLU.
-torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& widths, int64_t out) {
+}  // namespace
+
+torch::nn::Sequential VaeMlp(int64_t in, const std::vector<int64_t>& widths, int64_t out) {
   torch::nn::Sequential mlp;
   for (int64_t width : widths) {
     mlp->push_back(torch::nn::Linear(in, width));
@@ -26,7 +27,14 @@ torch::nn::Sequential Mlp(int64_t in, const std::vector<int64_t>& widths, int64_
   return mlp;
 }
 
-}  // namespace
+at::Tensor VaeReconstructionNll(VaeLikelihood likelihood, const at::Tensor& x,
+                                const at::Tensor& decoded) {
+  if (likelihood == VaeLikelihood::kBernoulli) {
+    // -[x log sigmoid(l) + (1 - x) log(1 - sigmoid(l))] = softplus(l) - x l, stable for any l.
+    return (at::softplus(decoded) - x * decoded).sum(1);
+  }
+  return 0.5 * (x - decoded).pow(2).sum(1) + kHalfLogTwoPi * static_cast<double>(x.size(1));
+}
 
 absl::Status ValidateVaeOptions(const VaeOptions& options) {
   if (options.input_dim() < 1) {
@@ -48,10 +56,10 @@ absl::Status ValidateVaeOptions(const VaeOptions& options) {
 
 VaeImpl::VaeImpl(const VaeOptions& options)
     : options_(options),
-      encoder_(Mlp(options.input_dim(), options.hidden(), /*out=*/0)),
-      decoder_(Mlp(options.latent_dim(),
-                   std::vector<int64_t>(options.hidden().rbegin(), options.hidden().rend()),
-                   options.input_dim())),
+      encoder_(VaeMlp(options.input_dim(), options.hidden(), /*out=*/0)),
+      decoder_(VaeMlp(options.latent_dim(),
+                      std::vector<int64_t>(options.hidden().rbegin(), options.hidden().rend()),
+                      options.input_dim())),
       mean_(options.hidden().empty() ? options.input_dim() : options.hidden().back(),
             options.latent_dim()),
       log_var_(options.hidden().empty() ? options.input_dim() : options.hidden().back(),
@@ -79,11 +87,7 @@ VaeOutput VaeImpl::forward(const at::Tensor& x) {
 }
 
 at::Tensor VaeImpl::reconstruction_nll(const at::Tensor& x, const at::Tensor& decoded) const {
-  if (options_.likelihood() == VaeLikelihood::kBernoulli) {
-    // -[x log sigmoid(l) + (1 - x) log(1 - sigmoid(l))] = softplus(l) - x l, stable for any l.
-    return (at::softplus(decoded) - x * decoded).sum(1);
-  }
-  return 0.5 * (x - decoded).pow(2).sum(1) + kHalfLogTwoPi * static_cast<double>(x.size(1));
+  return VaeReconstructionNll(options_.likelihood(), x, decoded);
 }
 
 at::Tensor VaeImpl::kl_to_standard_normal(const at::Tensor& mean, const at::Tensor& log_var) {

@@ -42,6 +42,16 @@ struct VaeOptions {
 // an invalid-argument error naming the bad value.
 absl::Status ValidateVaeOptions(const VaeOptions& options);
 
+// Linear + ReLU for each width after `in`, then (when `out` > 0) a last Linear without ReLU: the
+// layout of the VAE's encoder and decoder (children 0, 1, ...), shared with GMVAE (models/gmvae.h).
+torch::nn::Sequential VaeMlp(int64_t in, const std::vector<int64_t>& widths, int64_t out);
+
+// -log p(x | decoded) per row [N] under `likelihood`, summed over features, constants included;
+// `decoded` [N, D] holds logits (Bernoulli) or the mean (Gaussian, unit variance). What
+// VaeImpl::reconstruction_nll computes, shared with GMVAE.
+at::Tensor VaeReconstructionNll(VaeLikelihood likelihood, const at::Tensor& x,
+                                const at::Tensor& decoded);
+
 // One pass: the posterior's parameters, a sample from it and the decoder's output for the sample
 // (logits for a Bernoulli likelihood, the mean for a Gaussian one).
 struct VaeOutput {
