@@ -86,7 +86,7 @@ TEST(Vade, NegativeElboMatchesThePaper) {
 TEST(Vade, SetPriorNormalisesAndFloors) {
   Vade vade(Tiny().prior_var_floor(0.01));
   vade->set_prior(at::tensor({2.0, 1.0, 1.0}), at::ones({3, 2}), at::full({3, 2}, 1e-6));
-  EXPECT_TRUE(at::allclose(vade->prior_weights(), at::tensor({0.5, 0.25, 0.25}), 1e-6, 1e-7));
+  EXPECT_TRUE(at::allclose(vade->prior_weights(), at::tensor({0.5f, 0.25f, 0.25f}), 1e-6, 1e-7));
   EXPECT_TRUE(at::allclose(vade->prior_variances(), at::full({3, 2}, 0.01), 1e-6, 1e-8));
   EXPECT_TRUE(at::equal(vade->prior_means(), at::ones({3, 2})));
 }
@@ -100,8 +100,8 @@ TEST(Vade, ResponsibilitiesFollowThePrior) {
   EXPECT_TRUE(at::equal(at::softmax(vade->log_joint(z), 1).argmax(1), at::tensor({0, 1, 2})));
 }
 
-// Adam on three separated blobs lowers the mean negative ELBO. Over seeds 0-2 the drop after 150
-// steps was 30-45% of the first value (Gaussian likelihood, 8-d data); the bound asks for 10%.
+// Adam on three separated blobs lowers the mean negative ELBO. Over seeds 0-2 the value after 150
+// steps was 14-22% of the first (50-94 -> 11-13; Gaussian likelihood, 8-d); the bound is 50%.
 TEST(Vade, TrainingLowersTheNegativeElbo) {
   for (uint64_t seed = 0; seed < 3; ++seed) {
     at::manual_seed(seed);
@@ -118,7 +118,7 @@ TEST(Vade, TrainingLowersTheNegativeElbo) {
       if (step == 0) first = loss.item<double>();
       last = loss.item<double>();
     }
-    EXPECT_LT(last, 0.9 * first) << "seed " << seed << ": " << first << " -> " << last;
+    EXPECT_LT(last, 0.5 * first) << "seed " << seed << ": " << first << " -> " << last;
   }
 }
 
