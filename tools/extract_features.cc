@@ -18,11 +18,9 @@
 // are left out with a warning (an error with --strict). The settings used are written to
 // <out>/extraction.json.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -40,14 +38,12 @@
 
 #include "core/atomic_file.h"
 #include "core/flags.h"
-#include "core/progress.h"
 #include "core/runtime.h"
 #include "core/status.h"
-#include "core/stopwatch.h"
 #include "core/torch_status.h"
 #include "data/dataset.h"
 #include "data/features_file.h"
-#include "data/loader.h"
+#include "data/part_rows.h"
 #include "models/backbone.h"
 #include "models/feature_layer.h"
 #include "models/registry.h"
@@ -262,73 +258,6 @@ absl::StatusOr<Plan> PlanFromFlags(const Runtime& runtime, bool pixels) {
   return plan;
 }
 
-// The rows of one part: `extract` turns a batch of images into [B, D] float32 rows on the CPU.
-using Extractor = std::function<absl::StatusOr<at::Tensor>(const at::Tensor& images)>;
-
-// What ExtractPart measured.
-struct PartResult {
-  FeatureSet set;
-  int64_t skipped = 0;
-  double seconds = 0;
-};
-
-absl::StatusOr<PartResult> ExtractPart(const std::string& name, const DataPart& part,
-                                       const std::vector<std::string>& class_names,
-                                       const Extractor& extract) {
-  const auto start = std::chrono::steady_clock::now();
-  LoaderOptions loader_options;
-  loader_options.batch_size = FLAGS_batch_size;
-  loader_options.workers = FLAGS_workers;
-  loader_options.shuffle = false;
-  loader_options.strict = FLAGS_strict;
-  Loader loader(part.size, part.image_shape, part.write_example, loader_options);
-  RETURN_IF_ERROR(loader.StartEpoch(0));
-  std::optional<ProgressBar> bar;
-  if (FLAGS_progress) {
-    ProgressOptions progress;
-    progress.label = "extract " + name;
-    progress.total = part.size;
-    progress.unit = "img";
-    bar.emplace(std::move(progress));
-  }
-  at::Tensor features;  // [part.size, D], allocated at the first batch.
-  std::vector<bool> written(static_cast<size_t>(part.size), false);
-  int64_t done = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(std::optional<Batch> batch, loader.Next());
-    if (!batch) break;
-    ASSIGN_OR_RETURN(at::Tensor rows, extract(batch->images));
-    if (!features.defined()) features = at::empty({part.size, rows.size(1)}, at::kFloat);
-    const at::Tensor indices = at::tensor(batch->indices, at::kLong);
-    features.index_copy_(0, indices, rows);
-    for (int64_t index : batch->indices) written[static_cast<size_t>(index)] = true;
-    done += static_cast<int64_t>(batch->indices.size());
-    if (bar) bar->Update(done);
-  }
-  if (bar) bar->Finish();
-  PartResult result;
-  result.skipped = loader.skipped().count;
-  if (done == 0) {
-    const std::vector<std::string>& messages = loader.skipped().messages;
-    return absl::InvalidArgumentError("no item of the " + name + " part could be read (first: " +
-                                      (messages.empty() ? "?" : messages[0]) + ")");
-  }
-  std::vector<int64_t> kept;  // Items that were read, in the part's order.
-  for (int64_t i = 0; i < part.size; ++i) {
-    if (written[static_cast<size_t>(i)]) kept.push_back(i);
-  }
-  FeatureSet& set = result.set;
-  set.classes = class_names;
-  set.features = features;
-  set.labels = at::tensor(part.labels, at::kLong);
-  set.paths = part.paths;
-  if (static_cast<int64_t>(kept.size()) < part.size) {
-    set = SelectRows(set, at::tensor(kept, at::kLong));
-  }
-  result.seconds = SecondsSince(start);
-  return result;
-}
-
 absl::Status Run(const std::string& command) {
   const bool pixels = FLAGS_layer == kPixels;
   std::optional<FeatureLayer> layer;
@@ -379,12 +308,9 @@ absl::Status Run(const std::string& command) {
   const std::string kind = data.description.value("kind", "");
   // Grey images (Fashion-MNIST) reach the loader as three equal channels; pixels keep one.
   const bool grey = kind == "fashion_mnist";
-  Extractor extract;
+  RowExtractor extract;
   if (pixels) {
-    extract = [grey](const at::Tensor& images) -> absl::StatusOr<at::Tensor> {
-      return (grey ? images.narrow(/*dim=*/1, /*start=*/0, /*length=*/1) : images)
-          .flatten(/*start_dim=*/1);
-    };
+    extract = PixelRows(grey);
   } else {
     const c10::Device device = runtime.device;
     extract = [&network, layer, device](const at::Tensor& images) -> absl::StatusOr<at::Tensor> {
@@ -428,7 +354,13 @@ absl::Status Run(const std::string& command) {
   for (const auto& [name, part] : {std::pair<std::string, const DataPart*>{"train", &data.train},
                                    {"val", &data.val},
                                    {"test", &data.test}}) {
-    ASSIGN_OR_RETURN(PartResult result, ExtractPart(name, *part, data.class_names, extract));
+    PartRowsOptions rows_options;
+    rows_options.batch_size = FLAGS_batch_size;
+    rows_options.workers = FLAGS_workers;
+    rows_options.strict = FLAGS_strict;
+    rows_options.progress = FLAGS_progress;
+    ASSIGN_OR_RETURN(PartRows result,
+                     ReadPartRows(name, *part, data.class_names, extract, rows_options));
     result.set.model = network.model;
     result.set.layer = FLAGS_layer;
     const std::string path = out + "/" + name + ".safetensors";
