@@ -1,0 +1,361 @@
+#include "train/deep_cluster.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <utility>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <absl/strings/str_cat.h>
+#include <torch/autograd.h>
+#include <torch/optim/adam.h>
+
+#include "core/metrics_sink.h"
+#include "core/progress.h"
+#include "core/seed.h"
+#include "core/status.h"
+#include "core/stopwatch.h"
+#include "eval/tsne.h"
+#include "models/heads/gmm.h"
+#include "models/vade.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+
+namespace fauna {
+namespace {
+
+constexpr char kPretrain[] = "pretrain";
+constexpr char kCluster[] = "cluster";
+
+// Indices of the parts in DeriveSeed streams.
+constexpr uint64_t kPretrainStream = 1, kClusterStream = 2, kStartStream = 3;
+
+std::unique_ptr<torch::optim::Adam> MakeAdam(DeepClustererImpl& model, double lr) {
+  return std::make_unique<torch::optim::Adam>(model.parameters(), torch::optim::AdamOptions(lr));
+}
+
+// The rows the model is fitted on.
+at::Tensor FitRows(const ClusterData& data, bool all) {
+  if (!all) return data.train.features;
+  return at::cat({data.train.features, data.val.features, data.test.features}, 0);
+}
+
+// Scores of the model's clusters on each part.
+absl::StatusOr<std::map<std::string, ClusterScores>> ScoreParts(DeepClustererImpl& model,
+                                                               const ClusterData& data,
+                                                               int64_t batch_size) {
+  std::map<std::string, ClusterScores> scores;
+  for (const auto& [name, set] : {std::pair<const char*, const FeatureSet*>{"train", &data.train},
+                                  {"val", &data.val},
+                                  {"test", &data.test}}) {
+    if (set->size() == 0) continue;
+    ASSIGN_OR_RETURN(scores[name], ScoreClustering(set->labels, PredictClusters(
+                                                                    model, set->features,
+                                                                    batch_size)));
+  }
+  return scores;
+}
+
+struct ClusterEpoch {
+  std::string phase;
+  int64_t epoch = 0;
+  double lr = 0, loss = 0, seconds = 0;
+  std::map<std::string, ClusterScores> scores;
+
+  nlohmann::json ToJson() const {
+    nlohmann::json json = {{"phase", phase}, {"epoch", epoch}, {"lr", lr}, {"loss", loss},
+                           {"seconds", seconds}};
+    for (const auto& [part, s] : scores) {
+      json[part + "_acc"] = s.accuracy;
+      json[part + "_nmi"] = s.nmi;
+      json[part + "_ari"] = s.ari;
+    }
+    return json;
+  }
+};
+
+// One pass over `x` in a seeded random order: the mean of `loss` over the batches, weighted by
+// their rows. Stops at the first non-finite batch loss (returned as it is, no step taken).
+template <typename LossFn>
+double RunEpoch(const at::Tensor& x, int64_t batch_size, uint64_t order_seed,
+                torch::optim::Optimizer& optimizer, const LossFn& loss_fn,
+                const std::string& label, bool progress) {
+  const int64_t n = x.size(0);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(order_seed);
+  const at::Tensor order = at::randperm(n, generator, at::kLong);
+  std::optional<ProgressBar> bar;
+  if (progress) {
+    ProgressOptions options;
+    options.label = label;
+    options.total = n;
+    options.unit = "row";
+    bar.emplace(std::move(options));
+  }
+  double total = 0;
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t size = std::min(batch_size, n - begin);
+    const at::Tensor batch = x.index_select(0, order.narrow(0, begin, size));
+    const at::Tensor loss = loss_fn(batch);
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) return value;
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    total += value * static_cast<double>(size);
+    if (bar) bar->Update(begin + size, {{"loss", total / static_cast<double>(begin + size)}});
+  }
+  if (bar) bar->Finish();
+  return total / static_cast<double>(n);
+}
+
+// Each cluster's weight, mean and variance of `codes` [N, D] under hard `labels` [N] in [0, k);
+// an empty cluster gets a tiny weight, the overall mean and variance.
+void PriorFromLabels(const at::Tensor& codes, const at::Tensor& labels, int64_t k,
+                     at::Tensor* weights, at::Tensor* means, at::Tensor* variances) {
+  const at::Tensor x = codes.to(at::kDouble);
+  const at::Tensor one_hot = at::one_hot(labels, k).to(at::kDouble);  // [N, K]
+  const at::Tensor counts = one_hot.sum(0);                          // [K]
+  const at::Tensor safe = counts.clamp_min(1).unsqueeze(1);
+  at::Tensor m = one_hot.t().mm(x) / safe;
+  at::Tensor v = one_hot.t().mm(x * x) / safe - m * m;
+  const at::Tensor empty = (counts == 0).unsqueeze(1);
+  m = at::where(empty, x.mean(0).unsqueeze(0).expand_as(m), m);
+  v = at::where(empty, x.var(0).unsqueeze(0).expand_as(v), v);
+  *weights = (counts + 1e-6) / (counts.sum() + 1e-6 * static_cast<double>(k));
+  *means = m;
+  *variances = v.clamp_min(0) + 1e-6;  // GMM's reg_covar
+}
+
+// Stage 2: VaDE's prior from the codes of the fit rows. Returns the record of how.
+absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_rows,
+                                          const DeepClusterOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const at::Tensor codes = LatentCodes(vade, fit_rows, options.eval_batch_size);
+  const int64_t k = vade.clusters();
+  GmmOptions gmm_options;
+  gmm_options.k = k;
+  gmm_options.n_init = options.gmm_restarts;
+  gmm_options.seed = DeriveSeed(options.seed, kStartStream, 0);
+  nlohmann::json record = {{"restarts", options.gmm_restarts}};
+  if (options.start == PriorStart::kGmm) {
+    gmm_options.covariance_type = CovarianceType::kDiag;
+    ASSIGN_OR_RETURN(GaussianMixture gmm, GaussianMixture::Fit(codes, gmm_options));
+    vade.set_prior(gmm.weights(), gmm.means(), gmm.covariances());
+    record["method"] = "gmm";
+    record["log_likelihood"] = gmm.lower_bound();
+  } else {
+    TsneOptions tsne_options;
+    tsne_options.dims = 2;
+    tsne_options.seed = DeriveSeed(options.seed, kStartStream, 1);
+    ASSIGN_OR_RETURN(TsneResult tsne, RunTsne(codes, tsne_options));
+    gmm_options.covariance_type = CovarianceType::kFull;
+    ASSIGN_OR_RETURN(GaussianMixture gmm, GaussianMixture::Fit(tsne.embedding, gmm_options));
+    at::Tensor weights, means, variances;
+    PriorFromLabels(codes, gmm.labels(), k, &weights, &means, &variances);
+    vade.set_prior(weights, means, variances);
+    record["method"] = "tsne";
+    record["tsne_kl"] = tsne.kl_divergence;
+    record["tsne_seconds"] = tsne.affinity_seconds + tsne.optimise_seconds;
+    record["map_log_likelihood"] = gmm.lower_bound();
+  }
+  record["seconds"] = SecondsSince(start);
+  return record;
+}
+
+}  // namespace
+
+absl::StatusOr<PriorStart> ParsePriorStart(const std::string& name) {
+  if (name == "gmm") return PriorStart::kGmm;
+  if (name == "tsne") return PriorStart::kTsne;
+  return absl::InvalidArgumentError("unknown prior start \"" + name + "\": expected gmm or tsne");
+}
+
+absl::Status ValidateDeepClusterOptions(const DeepClusterOptions& options) {
+  const auto positive = [](const char* name, double value) -> absl::Status {
+    if (value > 0 && std::isfinite(value)) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(name, " must be positive, not ", value));
+  };
+  if (options.pretrain_epochs < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pretrain_epochs must be >= 0, not ", options.pretrain_epochs));
+  }
+  if (options.epochs < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("epochs must be >= 0, not ", options.epochs));
+  }
+  RETURN_IF_ERROR(positive("pretrain_lr", options.pretrain_lr));
+  RETURN_IF_ERROR(positive("pretrain_batch_size", static_cast<double>(options.pretrain_batch_size)));
+  RETURN_IF_ERROR(positive("gmm_restarts", static_cast<double>(options.gmm_restarts)));
+  RETURN_IF_ERROR(positive("lr", options.lr));
+  RETURN_IF_ERROR(positive("batch_size", static_cast<double>(options.batch_size)));
+  RETURN_IF_ERROR(positive("lr_gamma", options.lr_gamma));
+  RETURN_IF_ERROR(positive("eval_batch_size", static_cast<double>(options.eval_batch_size)));
+  if (options.lr_step_epochs < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("lr_step_epochs must be >= 0, not ", options.lr_step_epochs));
+  }
+  if (options.run_dir.empty() || !std::filesystem::is_directory(options.run_dir)) {
+    return absl::InvalidArgumentError("run_dir \"" + options.run_dir + "\" is not a folder");
+  }
+  return absl::OkStatus();
+}
+
+at::Tensor PredictClusters(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size) {
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> parts;
+  for (int64_t begin = 0; begin < x.size(0); begin += batch_size) {
+    const int64_t size = std::min(batch_size, x.size(0) - begin);
+    parts.push_back(model.responsibilities(x.narrow(0, begin, size)).argmax(1));
+  }
+  model.train(was_training);
+  return at::cat(parts);
+}
+
+at::Tensor LatentCodes(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size) {
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> parts;
+  for (int64_t begin = 0; begin < x.size(0); begin += batch_size) {
+    const int64_t size = std::min(batch_size, x.size(0) - begin);
+    parts.push_back(model.latent(x.narrow(0, begin, size)));
+  }
+  model.train(was_training);
+  return at::cat(parts);
+}
+
+absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepClustererImpl> model,
+                                                     const ClusterData& data,
+                                                     const DeepClusterOptions& options) {
+  RETURN_IF_ERROR(ValidateDeepClusterOptions(options));
+  for (const auto& [name, set] : {std::pair<const char*, const FeatureSet*>{"train", &data.train},
+                                  {"val", &data.val},
+                                  {"test", &data.test}}) {
+    if (set->size() > 0 && set->dim() != model->input_dim()) {
+      return absl::InvalidArgumentError(absl::StrCat("the ", name, " rows have ", set->dim(),
+                                                     " columns; the model takes ",
+                                                     model->input_dim()));
+    }
+  }
+  if (data.train.size() == 0) return absl::InvalidArgumentError("no training rows");
+  const auto started = std::chrono::steady_clock::now();
+  VadeImpl* vade = dynamic_cast<VadeImpl*>(model.get());
+  const int64_t pretrain_epochs = vade != nullptr ? options.pretrain_epochs : 0;
+  const at::Tensor fit_rows = FitRows(data, options.fit_on_all);
+
+  // Progress so far: the phase and the epochs done in it.
+  std::string phase = pretrain_epochs > 0 ? kPretrain : kCluster;
+  int64_t done = 0;
+  bool started_prior = false;  // Clustering epoch 0 (the start) is scored.
+  DeepClusterResult result;
+  std::unique_ptr<torch::optim::Adam> adam =
+      MakeAdam(*model, phase == kPretrain ? options.pretrain_lr : options.lr);
+  const std::string checkpoint_path = options.run_dir + "/checkpoint.pt";
+  if (options.resume && std::filesystem::exists(checkpoint_path)) {
+    ASSIGN_OR_RETURN(CheckpointExtras extras, LoadCheckpoint(checkpoint_path, *model, *adam));
+    const nlohmann::json& meta = extras.meta;
+    if (meta.value("config", nlohmann::json()) != options.config) {
+      return absl::FailedPreconditionError(
+          checkpoint_path + " was written by a run with another configuration: " +
+          meta.value("config", nlohmann::json()).dump() + "; this run: " +
+          options.config.dump());
+    }
+    phase = meta.at("phase").get<std::string>();
+    done = meta.at("epoch").get<int64_t>();
+    started_prior = phase == kCluster;
+    result.history = meta.at("history").get<std::vector<nlohmann::json>>();
+    result.start = meta.value("start", nlohmann::json());
+    result.resumed_after = static_cast<int64_t>(result.history.size());
+  }
+  ASSIGN_OR_RETURN(MetricsSink sink, MetricsSink::Open(options.run_dir + "/metrics.jsonl"));
+  const auto save = [&]() -> absl::Status {
+    return SaveCheckpoint(checkpoint_path, *model, *adam,
+                          {{},
+                           {{"phase", phase},
+                            {"epoch", done},
+                            {"history", result.history},
+                            {"start", result.start},
+                            {"config", options.config}}});
+  };
+  const auto record = [&](const ClusterEpoch& epoch) -> absl::Status {
+    const nlohmann::json line = epoch.ToJson();
+    result.history.push_back(line);
+    RETURN_IF_ERROR(sink.Write(line));
+    return save();
+  };
+
+  model->train();
+  // Stage 1: the autoencoder.
+  if (phase == kPretrain) {
+    for (int64_t epoch = done + 1; epoch <= pretrain_epochs; ++epoch) {
+      const auto epoch_start = std::chrono::steady_clock::now();
+      SetLearningRate(*adam, options.pretrain_lr);
+      const double loss = RunEpoch(
+          fit_rows, options.pretrain_batch_size, DeriveSeed(options.seed, kPretrainStream, epoch),
+          *adam, [vade](const at::Tensor& x) { return vade->autoencoder_loss(x).mean(); },
+          absl::StrCat("pretrain ", epoch, "/", pretrain_epochs), options.progress);
+      if (!std::isfinite(loss)) {
+        result.diverged = true;
+        result.stop_reason = absl::StrCat("non-finite loss (", loss, ") in pretraining epoch ",
+                                          epoch);
+        break;
+      }
+      done = epoch;
+      ClusterEpoch line{kPretrain, epoch, options.pretrain_lr, loss, SecondsSince(epoch_start),
+                        {}};
+      RETURN_IF_ERROR(record(line));
+    }
+    if (!result.diverged) {
+      phase = kCluster;
+      done = 0;
+    }
+  }
+  // Stage 2: the start, scored as clustering epoch 0.
+  if (!result.diverged && !started_prior) {
+    const auto start_time = std::chrono::steady_clock::now();
+    if (vade != nullptr) {
+      ASSIGN_OR_RETURN(result.start, StartPrior(*vade, fit_rows, options));
+    } else {
+      result.start = {{"method", "initialisation"}};
+    }
+    adam = MakeAdam(*model, options.lr);  // Stage 3's own moments.
+    ClusterEpoch line{kCluster, 0, options.lr, std::nan(""), SecondsSince(start_time), {}};
+    ASSIGN_OR_RETURN(line.scores, ScoreParts(*model, data, options.eval_batch_size));
+    RETURN_IF_ERROR(record(line));
+  }
+  // Stage 3: the whole model on its ELBO.
+  for (int64_t epoch = done + 1; !result.diverged && epoch <= options.epochs; ++epoch) {
+    const auto epoch_start = std::chrono::steady_clock::now();
+    const double lr =
+        options.lr * (options.lr_step_epochs > 0
+                          ? std::pow(options.lr_gamma, (epoch - 1) / options.lr_step_epochs)
+                          : 1.0);
+    SetLearningRate(*adam, lr);
+    const double loss = RunEpoch(
+        fit_rows, options.batch_size, DeriveSeed(options.seed, kClusterStream, epoch), *adam,
+        [&model](const at::Tensor& x) { return model->negative_elbo(x).mean(); },
+        absl::StrCat("cluster ", epoch, "/", options.epochs), options.progress);
+    if (!std::isfinite(loss)) {
+      result.diverged = true;
+      result.stop_reason = absl::StrCat("non-finite loss (", loss, ") in clustering epoch ", epoch);
+      break;
+    }
+    done = epoch;
+    ClusterEpoch line{kCluster, epoch, lr, loss, 0, {}};
+    ASSIGN_OR_RETURN(line.scores, ScoreParts(*model, data, options.eval_batch_size));
+    line.seconds = SecondsSince(epoch_start);
+    RETURN_IF_ERROR(record(line));
+  }
+  if (!result.diverged) {
+    result.stop_reason = absl::StrCat("completed ", pretrain_epochs, " pretraining and ",
+                                      options.epochs, " clustering epochs");
+  }
+  ASSIGN_OR_RETURN(result.final_scores, ScoreParts(*model, data, options.eval_batch_size));
+  result.wall_seconds = SecondsSince(started);
+  return result;
+}
+
+}  // namespace fauna

@@ -1,0 +1,113 @@
+// Training without labels: the loop of VaDE and GMVAE (models/deep_clusterer.h) on rows of
+// features or pixels, the AFHQ study's section D. Labels are read only to score.
+//
+// VaDE trains in three stages, each resumable:
+//   1. pretrain  the VAE as an autoencoder (z = posterior mean, reconstruction only), Adam;
+//   2. start     the mixture prior from the pretrained codes, without labels:
+//                  gmm   a diagonal GMM fitted on the codes, `gmm_restarts` restarts, the highest
+//                        log-likelihood kept (the reference code's start);
+//                  tsne  a 2-D t-SNE map of the codes, a full-covariance GMM on the map with
+//                        restarts (highest likelihood kept), and the prior set to each of its
+//                        clusters' weight, mean and variance in the code space (a manifold step
+//                        as N2D takes: clusters that are curved or touching in the code space are
+//                        separated on the map);
+//   3. cluster   the whole model on its ELBO, Adam.
+// GMVAE has no stages 1 and 2: it trains from its initialisation, as the study ran it.
+//
+// After every epoch: a line in <run_dir>/metrics.jsonl ({"phase": "pretrain"|"cluster",
+// "epoch", "lr", "loss", "seconds", and for clustering epochs "<part>_acc", "<part>_nmi",
+// "<part>_ari" of the train, val and test parts, Hungarian-matched ACC), and an atomic
+// <run_dir>/checkpoint.pt, so a run killed at any moment resumes (options.resume) and ends with
+// the same numbers. Clustering epoch 0 scores the start. A non-finite loss stops the run cleanly.
+#ifndef FAUNA_TRAIN_DEEP_CLUSTER_H_
+#define FAUNA_TRAIN_DEEP_CLUSTER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+#include <nlohmann/json.hpp>
+
+#include "data/features_file.h"
+#include "eval/clustering_metrics.h"
+#include "models/deep_clusterer.h"
+
+namespace fauna {
+
+// How VaDE's prior starts (stage 2).
+enum class PriorStart { kGmm, kTsne };
+
+// "gmm" or "tsne".
+absl::StatusOr<PriorStart> ParsePriorStart(const std::string& name);
+
+struct DeepClusterOptions {
+  // Stage 1 (VaDE only).
+  int64_t pretrain_epochs = 10;
+  double pretrain_lr = 1e-3;
+  int64_t pretrain_batch_size = 256;
+  // Stage 2 (VaDE only).
+  PriorStart start = PriorStart::kGmm;
+  int64_t gmm_restarts = 10;
+  // Stage 3.
+  int64_t epochs = 10;
+  double lr = 1e-4;
+  int64_t batch_size = 64;
+  // Multiply the rate by lr_gamma every lr_step_epochs clustering epochs (0: never).
+  int64_t lr_step_epochs = 0;
+  double lr_gamma = 1.0;
+  // Fit on train + val + test (clustering is transductive; published Fashion-MNIST figures are
+  // on all 70,000 images) instead of the train part only. Every part is still scored alone.
+  bool fit_on_all = false;
+  // Rows per forward pass when scoring.
+  int64_t eval_batch_size = 4096;
+  // Where metrics.jsonl and checkpoint.pt go (must exist).
+  std::string run_dir;
+  // Continue from <run_dir>/checkpoint.pt, written with the same `config`.
+  bool resume = false;
+  bool progress = true;
+  uint64_t seed = 0;
+  // Kept in every checkpoint and compared on resume.
+  nlohmann::json config = nlohmann::json::object();
+};
+
+// Checks the options: positive epochs counts and batch sizes, positive rates, ...
+absl::Status ValidateDeepClusterOptions(const DeepClusterOptions& options);
+
+// The rows to cluster: each part's features float32 [N, D] and labels (for scoring only).
+struct ClusterData {
+  FeatureSet train, val, test;
+};
+
+struct DeepClusterResult {
+  // Every epoch's metrics.jsonl line, those before a resume included.
+  std::vector<nlohmann::json> history;
+  // Scores of the final model by part ("train", "val", "test").
+  std::map<std::string, ClusterScores> final_scores;
+  // The start (clustering epoch 0) and how it was chosen: {"method", "seconds", ...}.
+  nlohmann::json start;
+  std::string stop_reason;
+  bool diverged = false;
+  int64_t resumed_after = 0;  // Epochs (both phases) done before this process; 0 for a fresh run.
+  double wall_seconds = 0;    // Of this process.
+};
+
+// Trains `model` (a VadeImpl or a GmvaeImpl, on the CPU) on `data`. Errors: bad options, data
+// whose width is not the model's input, a checkpoint that does not match on resume, a failed
+// write.
+absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepClustererImpl> model,
+                                                     const ClusterData& data,
+                                                     const DeepClusterOptions& options);
+
+// Hard cluster assignments (argmax of the responsibilities) of the rows of `x`, in eval mode
+// without gradients, `batch_size` rows at a time. The model's mode is restored.
+at::Tensor PredictClusters(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size);
+
+// The latent codes (posterior means) of the rows of `x`, as PredictClusters computes.
+at::Tensor LatentCodes(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size);
+
+}  // namespace fauna
+
+#endif  // FAUNA_TRAIN_DEEP_CLUSTER_H_
