@@ -65,8 +65,8 @@ struct ClusterEpoch {
   std::map<std::string, ClusterScores> scores;
 
   nlohmann::json ToJson() const {
-    nlohmann::json json = {{"phase", phase}, {"epoch", epoch}, {"lr", lr}, {"loss", loss},
-                           {"seconds", seconds}};
+    nlohmann::json json = {{"phase", phase}, {"epoch", epoch}, {"lr", lr}, {"seconds", seconds}};
+    if (std::isfinite(loss)) json["loss"] = loss;  // The start has none.
     for (const auto& [part, s] : scores) {
       json[part + "_acc"] = s.accuracy;
       json[part + "_nmi"] = s.nmi;
@@ -280,17 +280,20 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
                             {"start", result.start},
                             {"config", options.config}}});
   };
+  bool stopped = false;  // By options.keep_going.
   const auto record = [&](const ClusterEpoch& epoch) -> absl::Status {
     const nlohmann::json line = epoch.ToJson();
     result.history.push_back(line);
     RETURN_IF_ERROR(sink.Write(line));
-    return save();
+    RETURN_IF_ERROR(save());
+    if (options.keep_going && !options.keep_going(line)) stopped = true;
+    return absl::OkStatus();
   };
 
   model->train();
   // Stage 1: the autoencoder.
   if (phase == kPretrain) {
-    for (int64_t epoch = done + 1; epoch <= pretrain_epochs; ++epoch) {
+    for (int64_t epoch = done + 1; !stopped && epoch <= pretrain_epochs; ++epoch) {
       const auto epoch_start = std::chrono::steady_clock::now();
       SetLearningRate(*adam, options.pretrain_lr);
       const double loss = RunEpoch(
@@ -308,13 +311,13 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
                         {}};
       RETURN_IF_ERROR(record(line));
     }
-    if (!result.diverged) {
+    if (!result.diverged && !stopped) {
       phase = kCluster;
       done = 0;
     }
   }
   // Stage 2: the start, scored as clustering epoch 0.
-  if (!result.diverged && !started_prior) {
+  if (!result.diverged && !stopped && !started_prior) {
     const auto start_time = std::chrono::steady_clock::now();
     if (vade != nullptr) {
       ASSIGN_OR_RETURN(result.start, StartPrior(*vade, fit_rows, options));
@@ -327,7 +330,8 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
     RETURN_IF_ERROR(record(line));
   }
   // Stage 3: the whole model on its ELBO.
-  for (int64_t epoch = done + 1; !result.diverged && epoch <= options.epochs; ++epoch) {
+  for (int64_t epoch = done + 1; !result.diverged && !stopped && epoch <= options.epochs;
+       ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     const double lr =
         options.lr * (options.lr_step_epochs > 0
@@ -349,7 +353,9 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
     line.seconds = SecondsSince(epoch_start);
     RETURN_IF_ERROR(record(line));
   }
-  if (!result.diverged) {
+  if (stopped) {
+    result.stop_reason = "stopped by the caller";
+  } else if (!result.diverged) {
     result.stop_reason = absl::StrCat("completed ", pretrain_epochs, " pretraining and ",
                                       options.epochs, " clustering epochs");
   }

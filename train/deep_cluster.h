@@ -23,6 +23,7 @@
 #define FAUNA_TRAIN_DEEP_CLUSTER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +72,9 @@ struct DeepClusterOptions {
   uint64_t seed = 0;
   // Kept in every checkpoint and compared on resume.
   nlohmann::json config = nlohmann::json::object();
+  // When set, called with each epoch's metrics line after its checkpoint is written; false stops
+  // the run there, as a kill would (tests use it to interrupt a run at any epoch).
+  std::function<bool(const nlohmann::json& line)> keep_going;
 };
 
 // Checks the options: positive epochs counts and batch sizes, positive rates, ...
