@@ -215,8 +215,7 @@ absl::StatusOr<RecordFilter> ParseRecordFilter(std::string_view text) {
   for (std::string_view part : SplitCommas(text)) {
     const size_t equals = part.find('=');
     if (equals == std::string_view::npos || equals == 0) {
-      return absl::InvalidArgumentError("bad record filter " + Quoted(text) + ": " +
-                                        Quoted(part) +
+      return absl::InvalidArgumentError("bad record filter " + Quoted(text) + ": " + Quoted(part) +
                                         " is no key=value; want e.g. phase=cluster");
     }
     filter.conditions.push_back(
@@ -326,8 +325,7 @@ absl::StatusOr<std::vector<std::string>> ParseKeyList(std::string_view text) {
   return keys;
 }
 
-absl::StatusOr<double> NumberAtPath(const nlohmann::json& document,
-                                    const std::string& dotted_key) {
+absl::StatusOr<double> NumberAtPath(const nlohmann::json& document, const std::string& dotted_key) {
   const nlohmann::json* value = &document;
   std::string path;
   for (size_t start = 0; start <= dotted_key.size();) {
@@ -418,9 +416,9 @@ absl::StatusOr<StabilityReport> GatherStability(const std::string& out_dir,
     for (const std::string& key : spec.final_keys) {
       absl::StatusOr<double> value = NumberAtPath(results, key);
       if (!value.ok()) {
-        return absl::Status(value.status().code(),
-                            results_path + ": " + std::string(value.status().message()) +
-                                " (the final key " + key + ")");
+        return absl::Status(value.status().code(), results_path + ": " +
+                                                       std::string(value.status().message()) +
+                                                       " (the final key " + key + ")");
       }
       outcome.finals.push_back(*value);
     }
@@ -556,7 +554,8 @@ std::string StabilityMarkdown(const StabilityReport& report) {
 std::string StabilitySvg(const StabilityReport& report) {
   const StabilitySpec& spec = report.spec;
   BandPlot plot;
-  plot.title = spec.name + ": " + spec.curve.y_key + " over " + std::to_string(report.seeds.size()) +
+  plot.title = spec.name + ": " + spec.curve.y_key + " over " +
+               std::to_string(report.seeds.size()) +
                (report.seeds.size() == 1 ? " seed" : " seeds");
   plot.x_label = spec.curve.x_key;
   if (!spec.curve.where.conditions.empty()) {
@@ -565,8 +564,7 @@ std::string StabilitySvg(const StabilityReport& report) {
   plot.y_label = spec.curve.y_key;
   bool integer_x = true;
   for (const SeedOutcome& outcome : report.seeds) {
-    plot.runs.push_back({"seed " + std::to_string(outcome.seed), outcome.curve.x,
-                         outcome.curve.y});
+    plot.runs.push_back({"seed " + std::to_string(outcome.seed), outcome.curve.x, outcome.curve.y});
     for (double x : outcome.curve.x) integer_x = integer_x && x == std::round(x);
   }
   plot.integer_x = integer_x;

@@ -60,8 +60,9 @@ TEST(ParseShard, GoodShards) {
 }
 
 TEST(ParseShard, BadShardsAreInvalidArgument) {
-  for (const char* text : {"2/2", "3/2", "a/b", "1/0", "0/0", "1", "", "/", "0/", "/2", "-1/2",
-                           "0/-2", " 0/2", "0/2 ", "0/2/3", "0.5/2", "+0/2", "99999999999999999999/2"}) {
+  for (const char* text :
+       {"2/2", "3/2", "a/b", "1/0", "0/0", "1", "", "/", "0/", "/2", "-1/2", "0/-2", " 0/2", "0/2 ",
+        "0/2/3", "0.5/2", "+0/2", "99999999999999999999/2"}) {
     absl::StatusOr<Shard> shard = ParseShard(text);
     EXPECT_EQ(shard.status().code(), absl::StatusCode::kInvalidArgument) << "'" << text << "'";
   }
@@ -101,12 +102,9 @@ TEST(RecordFilter, ParsesAndMatches) {
   filter = ParseRecordFilter("phase=cluster,k=3,final=true,lr=1e-3");
   ASSERT_TRUE(filter.ok()) << filter.status();
   EXPECT_EQ(filter->conditions.size(), 4u);
-  EXPECT_TRUE(
-      filter->Matches({{"phase", "cluster"}, {"k", 3.0}, {"final", true}, {"lr", 0.001}}));
-  EXPECT_FALSE(
-      filter->Matches({{"phase", "cluster"}, {"k", 4}, {"final", true}, {"lr", 0.001}}));
-  EXPECT_FALSE(
-      filter->Matches({{"phase", "cluster"}, {"k", 3}, {"final", false}, {"lr", 0.001}}));
+  EXPECT_TRUE(filter->Matches({{"phase", "cluster"}, {"k", 3.0}, {"final", true}, {"lr", 0.001}}));
+  EXPECT_FALSE(filter->Matches({{"phase", "cluster"}, {"k", 4}, {"final", true}, {"lr", 0.001}}));
+  EXPECT_FALSE(filter->Matches({{"phase", "cluster"}, {"k", 3}, {"final", false}, {"lr", 0.001}}));
   EXPECT_FALSE(
       filter->Matches({{"phase", "cluster"}, {"k", "3.0"}, {"final", true}, {"lr", 0.001}}));
 
@@ -124,8 +122,7 @@ TEST(RecordFilter, ParsesAndMatches) {
 
 TEST(RecordFilter, BadFiltersAreInvalidArgument) {
   for (const char* text : {"phase", "=cluster", "phase=cluster,", ",phase=cluster", "a=1,,b=2"}) {
-    EXPECT_EQ(ParseRecordFilter(text).status().code(), absl::StatusCode::kInvalidArgument)
-        << text;
+    EXPECT_EQ(ParseRecordFilter(text).status().code(), absl::StatusCode::kInvalidArgument) << text;
   }
   EXPECT_THAT(ParseRecordFilter("phase").status().message(), HasSubstr("'phase' is no key=value"));
 }
@@ -193,7 +190,8 @@ TEST(ReadCurve, BadFilesNameTheFileAndLine) {
   const std::string path = TestTempPath("bad_metrics.jsonl");
   const CurveSpec cluster = Spec("phase=cluster", "epoch", "val_acc");
 
-  absl::Status status = CurveError("{\"epoch\":1,\"val_acc\":0.5}\n\n{\"epoch\":2,\"val_a", cluster);
+  absl::Status status =
+      CurveError("{\"epoch\":1,\"val_acc\":0.5}\n\n{\"epoch\":2,\"val_a", cluster);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), HasSubstr(path + ":3: malformed JSON line"));
 
@@ -213,22 +211,27 @@ TEST(ReadCurve, BadFilesNameTheFileAndLine) {
                                "epoch, loss, phase"));
 
   status = CurveError("{\"val_acc\":0.5}\n", CurveSpec());
-  EXPECT_THAT(std::string(status.message()), HasSubstr(path + ":1: no \"epoch\" in a record; its keys: val_acc"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(path + ":1: no \"epoch\" in a record; its keys: val_acc"));
 
   status = CurveError("{\"epoch\":1,\"val_acc\":\"high\"}\n", CurveSpec());
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), HasSubstr(path + ":1: \"val_acc\" is \"high\", not a number"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(path + ":1: \"val_acc\" is \"high\", not a number"));
 
   status = CurveError("{\"epoch\":1,\"val_acc\":null}\n", CurveSpec());
-  EXPECT_THAT(std::string(status.message()), HasSubstr(path + ":1: \"val_acc\" is null, not a number"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(path + ":1: \"val_acc\" is null, not a number"));
 
   status = CurveError("{\"epoch\":\"NaN\",\"val_acc\":0.5}\n", CurveSpec());
-  EXPECT_THAT(std::string(status.message()), HasSubstr(path + ":1: \"epoch\" is \"NaN\"; x must be finite"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(path + ":1: \"epoch\" is \"NaN\"; x must be finite"));
 
   // Nothing matches.
   status = CurveError("{\"epoch\":1,\"val_acc\":0.5}\n{\"epoch\":2,\"val_acc\":0.6}\n", cluster);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), HasSubstr(path + ": none of its 2 records has phase=cluster"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(path + ": none of its 2 records has phase=cluster"));
   status = CurveError("\n\n", CurveSpec());
   EXPECT_THAT(std::string(status.message()), HasSubstr(path + ": no records"));
 
@@ -331,8 +334,7 @@ TEST(NumberAtPath, DottedKeys) {
   EXPECT_THAT(NumberAtPath(results, "val.acc").status().message(),
               HasSubstr("no \"val\" in the document"));
   EXPECT_EQ(NumberAtPath(results, "test.acc.x").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(NumberAtPath(results, "test.name").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(NumberAtPath(results, "test.name").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(NumberAtPath(results, "test").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -381,9 +383,9 @@ void WriteSeed(const std::string& out, uint64_t seed, int epochs, bool finished)
   Write(dir + "/metrics.jsonl", lines);
   if (finished) {
     const double acc = 0.6 + 0.02 * static_cast<double>(seed);
-    Write(dir + "/results.json",
-          nlohmann::json({{"test", {{"acc", acc}, {"nmi", acc - 0.1}, {"ari", acc - 0.2}}}})
-              .dump(2));
+    Write(
+        dir + "/results.json",
+        nlohmann::json({{"test", {{"acc", acc}, {"nmi", acc - 0.1}, {"ari", acc - 0.2}}}}).dump(2));
   } else {
     Write(dir + "/checkpoint.pt", "weights");
   }
@@ -526,11 +528,13 @@ TEST(GatherStability, BadStudiesAreClearErrors) {
   Write(out + "/seed_1/results.json", R"({"test":{"acc":0.5,"nmi":0.4}})");
   status = GatherStability(out, spec).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(status.message()), HasSubstr(out + "/seed_1/results.json: no \"ari\" in \"test\""));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(out + "/seed_1/results.json: no \"ari\" in \"test\""));
   Write(out + "/seed_1/results.json", R"({"test":)");
   status = GatherStability(out, spec).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), HasSubstr(out + "/seed_1/results.json: malformed JSON"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(out + "/seed_1/results.json: malformed JSON"));
 
   // A finished seed without metrics, with a malformed line, or with no record that matches.
   out = FreshDir("study_bad_metrics");
@@ -539,7 +543,8 @@ TEST(GatherStability, BadStudiesAreClearErrors) {
   EXPECT_EQ(GatherStability(out, spec).status().code(), absl::StatusCode::kNotFound);
   Write(out + "/seed_0/metrics.jsonl", "{\"phase\":\"cluster\",\"epoch\":1,\"val_acc\":0.5}\n{");
   status = GatherStability(out, spec).status();
-  EXPECT_THAT(std::string(status.message()), HasSubstr(out + "/seed_0/metrics.jsonl:2: malformed JSON line"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(out + "/seed_0/metrics.jsonl:2: malformed JSON line"));
   Write(out + "/seed_0/metrics.jsonl", "{\"epoch\":1,\"val_acc\":0.5}\n");
   status = GatherStability(out, spec).status();
   EXPECT_THAT(std::string(status.message()), HasSubstr("none of its 1 records has phase=cluster"));
