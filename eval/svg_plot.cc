@@ -19,6 +19,9 @@ constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", 
 constexpr size_t kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 constexpr const char* kDashes[] = {"", "7 4", "2 3", "7 3 2 3"};
 constexpr size_t kDashCount = sizeof(kDashes) / sizeof(kDashes[0]);
+// A band plot's mean line and band: darker and greyer than any palette colour.
+constexpr const char* kMeanColour = "#111111";
+constexpr const char* kBandColour = "#3d5a80";
 
 // Series with more points than this get markers only where a point stands alone.
 constexpr size_t kMaxMarkedPoints = 100;
@@ -185,6 +188,10 @@ struct LegendEntry {
   std::string dash;
   bool marker = true;
   bool line = true;
+  // A filled square in `colour` at `swatch_opacity` instead of the line sample (a shaded band).
+  bool swatch = false;
+  double swatch_opacity = 1;
+  double line_width = 2;
 };
 
 double LegendEntryWidth(const LegendEntry& entry) {
@@ -224,7 +231,13 @@ void DrawLegend(const std::vector<LegendEntry>& entries,
     const double y = top + static_cast<double>(r) * kLegendRow + 9;
     for (size_t i = rows[r].first; i < rows[r].second; ++i) {
       const LegendEntry& entry = entries[i];
-      if (entry.line) *out += Line(x, y, x + 24, y, entry.colour, 2, entry.dash);
+      if (entry.swatch) {
+        *out += "<rect x=\"" + Num(x + 2) + "\" y=\"" + Num(y - 6) +
+                "\" width=\"20\" height=\"12\" fill=\"" + entry.colour + "\" fill-opacity=\"" +
+                Num(entry.swatch_opacity) + "\"/>\n";
+      } else if (entry.line) {
+        *out += Line(x, y, x + 24, y, entry.colour, entry.line_width, entry.dash);
+      }
       if (entry.marker) {
         *out += "<circle cx=\"" + Num(x + 12) + "\" cy=\"" + Num(y) + "\" r=\"" +
                 (entry.line ? "3" : "4") + "\" fill=\"" + entry.colour + "\"/>\n";
@@ -247,10 +260,78 @@ std::string SeriesLabel(const Series& series, bool has_finite_point) {
   return series.name;
 }
 
+// How one series of a panel is drawn; the defaults are LineChartSvg's.
+struct SeriesStyle {
+  // Empty: the palette's colour and dash pattern for the series' index (dashed after the tenth);
+  // otherwise this colour, with `dash` (empty: solid).
+  std::string colour;
+  std::string dash;
+  double width = 2;
+  double opacity = 1;
+  // Whether short series get a marker at every point; a point that stands alone always gets one.
+  bool markers = true;
+};
+
+// A shaded area from lo[i] to hi[i] at x[i], drawn under the lines and listed in the legend after
+// them. Points where x, lo or hi is not finite are gaps.
+struct ShadedBand {
+  std::string label;
+  std::vector<double> x;
+  std::vector<double> lo;
+  std::vector<double> hi;
+  std::string colour;
+  double opacity = 0.2;
+};
+
+// What a panel draws beyond LineChartSvg's lines: styles by series index (series beyond the list
+// take the defaults) and shaded bands.
+struct PanelStyle {
+  std::vector<SeriesStyle> series;
+  std::vector<ShadedBand> bands;
+};
+
+// The closed outlines ("M ... Z") of the finite stretches of `band`, mapped by px and py.
+template <typename Px, typename Py>
+std::string BandPath(const ShadedBand& band, const Px& px, const Py& py) {
+  const size_t n = std::min({band.x.size(), band.lo.size(), band.hi.size()});
+  const auto finite = [&](size_t i) {
+    return std::isfinite(band.x[i]) && std::isfinite(band.lo[i]) && std::isfinite(band.hi[i]);
+  };
+  std::string path;
+  for (size_t first = 0; first < n;) {
+    if (!finite(first)) {
+      ++first;
+      continue;
+    }
+    size_t end = first;
+    while (end < n && finite(end)) ++end;
+    // Along the top left to right, then back along the bottom; one point is a vertical stroke.
+    path += (path.empty() ? "M" : " M") + Num(px(band.x[first])) + " " + Num(py(band.hi[first]));
+    for (size_t i = first + 1; i < end; ++i) {
+      path += " L" + Num(px(band.x[i])) + " " + Num(py(band.hi[i]));
+    }
+    for (size_t i = end; i-- > first;) {
+      path += " L" + Num(px(band.x[i])) + " " + Num(py(band.lo[i]));
+    }
+    path += " Z";
+    first = end;
+  }
+  return path;
+}
+
 // Draws `chart` (its own width and height ignored) into `box`; `id` makes the clip path's id
 // unique within the document.
 void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
-               const std::optional<VerticalMarker>& vertical, std::string* out) {
+               const std::optional<VerticalMarker>& vertical, std::string* out,
+               const PanelStyle& style = PanelStyle()) {
+  const auto style_of = [&](size_t s) {
+    SeriesStyle result = s < style.series.size() ? style.series[s] : SeriesStyle();
+    if (result.colour.empty()) {
+      result.colour = kPalette[s % kPaletteSize];
+      result.dash = kDashes[(s / kPaletteSize) % kDashCount];
+    }
+    return result;
+  };
   // The data's range over points with both coordinates finite.
   double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
   std::vector<LegendEntry> legend;
@@ -265,8 +346,31 @@ void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
       y_lo = std::min(y_lo, series.y[i]);
       y_hi = std::max(y_hi, series.y[i]);
     }
-    legend.push_back({SeriesLabel(series, has_finite_point), kPalette[s % kPaletteSize],
-                      kDashes[(s / kPaletteSize) % kDashCount]});
+    const SeriesStyle series_style = style_of(s);
+    LegendEntry entry{SeriesLabel(series, has_finite_point), series_style.colour,
+                      series_style.dash};
+    entry.marker = series_style.markers;
+    entry.line_width = std::max(series_style.width, 1.5);
+    legend.push_back(entry);
+  }
+  for (const ShadedBand& band : style.bands) {
+    const size_t n = std::min({band.x.size(), band.lo.size(), band.hi.size()});
+    bool has_finite_point = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(band.x[i]) || !std::isfinite(band.lo[i]) || !std::isfinite(band.hi[i])) {
+        continue;
+      }
+      has_finite_point = true;
+      x_lo = std::min(x_lo, band.x[i]);
+      x_hi = std::max(x_hi, band.x[i]);
+      y_lo = std::min({y_lo, band.lo[i], band.hi[i]});
+      y_hi = std::max({y_hi, band.lo[i], band.hi[i]});
+    }
+    LegendEntry entry{band.label + (has_finite_point ? "" : " (no data)"), band.colour, "",
+                      /*marker=*/false};
+    entry.swatch = true;
+    entry.swatch_opacity = band.opacity;
+    legend.push_back(entry);
   }
   const bool has_data = std::isfinite(x_lo);
   const bool show_vertical = vertical.has_value() && std::isfinite(vertical->x);
@@ -368,10 +472,18 @@ void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
     *out += "<clipPath id=\"" + clip + "\"><rect x=\"" + Num(left - 4) + "\" y=\"" + Num(top - 4) +
             "\" width=\"" + Num(width + 8) + "\" height=\"" + Num(height + 8) +
             "\"/></clipPath>\n<g clip-path=\"url(#" + clip + ")\">\n";
+    for (const ShadedBand& band : style.bands) {
+      const std::string path = BandPath(band, px, py);
+      if (path.empty()) continue;
+      *out += "<path class=\"band\" d=\"" + path + "\" fill=\"" + band.colour +
+              "\" fill-opacity=\"" + Num(band.opacity) + "\" stroke=\"none\"><title>" +
+              Escape(band.label) + "</title></path>\n";
+    }
     if (show_vertical) {
       *out += Line(px(vertical->x), top, px(vertical->x), top + height, "#555555", 1.5, "5 4");
     }
     for (size_t s = 0; s < chart.series.size(); ++s) {
+      const SeriesStyle series_style = style_of(s);
       const Series& series = chart.series[s];
       const size_t n = std::min(series.x.size(), series.y.size());
       const auto finite = [&](size_t i) {
@@ -388,17 +500,19 @@ void DrawPanel(const LineChart& chart, const Box& box, const std::string& id,
                 Num(py(series.y[i]));
         pen_down = true;
         const bool alone = (i == 0 || !finite(i - 1)) && !finite(i + 1);
-        if (n <= kMaxMarkedPoints || alone) {
+        if ((series_style.markers && n <= kMaxMarkedPoints) || alone) {
           markers += "<circle class=\"marker\" cx=\"" + Num(px(series.x[i])) + "\" cy=\"" +
-                     Num(py(series.y[i])) + "\" r=\"3\"/>\n";
+                     Num(py(series.y[i])) + "\" r=\"" +
+                     Num(std::max(3.0, series_style.width)) + "\"/>\n";
         }
       }
       const LegendEntry& entry = legend[s];
-      *out += "<g class=\"series\" fill=\"" + entry.colour + "\">\n<title>" + Escape(series.name) +
-              "</title>\n";
+      *out += "<g class=\"series\" fill=\"" + entry.colour + "\"" +
+              (series_style.opacity < 1 ? " opacity=\"" + Num(series_style.opacity) + "\"" : "") +
+              ">\n<title>" + Escape(series.name) + "</title>\n";
       if (!path.empty()) {
         *out += "<path d=\"" + path + "\" fill=\"none\" stroke=\"" + entry.colour +
-                "\" stroke-width=\"2\" stroke-linejoin=\"round\"" +
+                "\" stroke-width=\"" + Num(series_style.width) + "\" stroke-linejoin=\"round\"" +
                 (entry.dash.empty() ? "" : " stroke-dasharray=\"" + entry.dash + "\"") + "/>\n";
       }
       *out += markers + "</g>\n";
@@ -478,6 +592,50 @@ std::string LineChartSvg(const LineChart& chart) {
   const double height = std::max(chart.height, 120);
   std::string svg = OpenSvg(width, height);
   DrawPanel(chart, Box{0, 0, width, height}, "0", std::nullopt, &svg);
+  return svg + "</svg>\n";
+}
+
+std::string BandPlotSvg(const BandPlot& plot) {
+  LineChart chart;
+  chart.title = plot.title;
+  chart.x_label = plot.x_label;
+  chart.y_label = plot.y_label;
+  chart.series = plot.runs;
+  chart.y_min = plot.y_min;
+  chart.y_max = plot.y_max;
+  chart.integer_x = plot.integer_x;
+  PanelStyle style;
+  for (size_t r = 0; r < plot.runs.size(); ++r) {
+    SeriesStyle thin;
+    thin.width = 1.2;
+    thin.opacity = 0.8;
+    thin.markers = false;
+    style.series.push_back(thin);
+  }
+  const bool has_mean = !plot.x.empty() || !plot.mean.empty();
+  if (has_mean) {
+    chart.series.push_back({plot.mean_name, plot.x, plot.mean});
+    SeriesStyle mean;
+    mean.colour = kMeanColour;
+    mean.width = 2.5;
+    mean.markers = false;
+    style.series.push_back(mean);
+    ShadedBand band;
+    band.label = plot.band_name;
+    band.colour = kBandColour;
+    band.opacity = 0.22;
+    const size_t n = std::min({plot.x.size(), plot.mean.size(), plot.spread.size()});
+    for (size_t i = 0; i < n; ++i) {
+      band.x.push_back(plot.x[i]);
+      band.lo.push_back(plot.mean[i] - plot.spread[i]);
+      band.hi.push_back(plot.mean[i] + plot.spread[i]);
+    }
+    style.bands.push_back(band);
+  }
+  const double width = std::max(plot.width, 120);
+  const double height = std::max(plot.height, 120);
+  std::string svg = OpenSvg(width, height);
+  DrawPanel(chart, Box{0, 0, width, height}, "0", std::nullopt, &svg, style);
   return svg + "</svg>\n";
 }
 

@@ -59,6 +59,42 @@ std::vector<double> NiceTicks(double lo, double hi, int max_ticks, double min_st
 // they have in common and is listed as "name (N x, M y)", so the fault shows.
 std::string LineChartSvg(const LineChart& chart);
 
+// The spread of repeated runs of one experiment, e.g. one model trained with several seeds (the
+// AFHQ study's Figure 8): each run a thin line, and over them per x the mean as a thick dark line
+// inside a shaded band from mean - spread to mean + spread (one standard deviation, say).
+struct BandPlot {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  // One thin line per run, in the palette's colours, each listed in the legend by name.
+  std::vector<Series> runs;
+  // The mean line and band: at x[i] the mean[i], shaded from mean[i] - spread[i] to
+  // mean[i] + spread[i]. A non-finite value is a gap; none at all draws the runs alone.
+  std::vector<double> x;
+  std::vector<double> mean;
+  std::vector<double> spread;
+  // Legend labels of the mean line and of the band.
+  std::string mean_name = "mean";
+  std::string band_name = "mean \xC2\xB1 std";
+  // As LineChart's.
+  std::optional<double> y_min;
+  std::optional<double> y_max;
+  bool integer_x = false;
+  int width = 720;
+  int height = 460;
+};
+
+// `plot` as an SVG document, laid out as LineChartSvg's (axes, ticks, grid, legend under the x
+// axis) with the band under the run lines and the mean line on top; the band is one
+// <path class="band"> per finite stretch. It never fails, as LineChartSvg.
+//
+// Example:
+//   BandPlot plot{"VaDE: val accuracy over 5 seeds", "epoch", "val_acc"};
+//   plot.runs = {seed0, seed1, ...};  // Series named "seed 0", ...
+//   plot.x = epochs; plot.mean = means; plot.spread = stds;
+//   RETURN_IF_ERROR(WriteSvg(out + "/stability.svg", BandPlotSvg(plot)));
+std::string BandPlotSvg(const BandPlot& plot);
+
 // One row of a run's metrics.jsonl; a value that was not measured is NaN (the default), drawn as a
 // gap.
 struct EpochMetrics {

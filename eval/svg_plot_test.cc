@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -801,6 +802,176 @@ TEST(ScatterPlotSvg, TwentyDistinctColours) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// BandPlotSvg
+
+// Five seeds' accuracy per epoch (two stop early), with their mean and sample std per epoch.
+BandPlot FiveSeeds() {
+  BandPlot plot;
+  plot.title = "VaDE: val accuracy over 5 seeds";
+  plot.x_label = "epoch";
+  plot.y_label = "val_acc";
+  plot.integer_x = true;
+  for (int seed = 0; seed < 5; ++seed) {
+    Series run;
+    run.name = "seed " + std::to_string(seed);
+    const int epochs = seed < 3 ? 12 : 8;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      run.x.push_back(epoch);
+      run.y.push_back(0.3 + 0.05 * epoch * (1 + 0.1 * seed) / (1 + 0.05 * epoch));
+    }
+    plot.runs.push_back(run);
+  }
+  for (int epoch = 1; epoch <= 12; ++epoch) {
+    std::vector<double> values;
+    for (const Series& run : plot.runs) {
+      if (static_cast<size_t>(epoch) <= run.y.size()) values.push_back(run.y[epoch - 1]);
+    }
+    double mean = 0;
+    for (double v : values) mean += v / static_cast<double>(values.size());
+    double sum = 0;
+    for (double v : values) sum += (v - mean) * (v - mean);
+    plot.x.push_back(epoch);
+    plot.mean.push_back(mean);
+    plot.spread.push_back(std::sqrt(sum / static_cast<double>(values.size() - 1)));
+  }
+  return plot;
+}
+
+// The d attribute of each <path class="band">.
+std::vector<std::string> BandPaths(const std::string& svg) {
+  std::vector<std::string> paths;
+  const std::regex re("<path class=\"band\" d=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator();
+       ++it) {
+    paths.push_back((*it)[1]);
+  }
+  return paths;
+}
+
+// The (x, y) points of an SVG path's d attribute, in order.
+std::vector<std::pair<double, double>> PathPoints(const std::string& d) {
+  std::vector<std::pair<double, double>> points;
+  const std::regex re("[ML]([-0-9.]+) ([-0-9.]+)");
+  for (auto it = std::sregex_iterator(d.begin(), d.end(), re); it != std::sregex_iterator();
+       ++it) {
+    points.push_back({std::stod((*it)[1]), std::stod((*it)[2])});
+  }
+  return points;
+}
+
+TEST(BandPlotSvg, ThinRunLinesABandAndAMeanLineOnTop) {
+  const std::string svg = BandPlotSvg(FiveSeeds());
+  ExpectGoodSvg(svg);
+  KeepExample("band_plot.svg", svg);
+  // Five runs and the mean: six lines; the mean is the last (drawn on top), thick and solid.
+  const std::vector<std::string> lines = SeriesPaths(svg);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(Count(svg, "stroke-width=\"1.2\""), 5);
+  EXPECT_EQ(Count(svg, "stroke-width=\"2.5\""), 2);  // the line and its legend sample
+  EXPECT_LT(svg.find("<path class=\"band\""), svg.find("<path d="));
+  EXPECT_GT(svg.rfind("stroke-width=\"2.5\" stroke-linejoin"), svg.rfind("stroke-width=\"1.2\""));
+  EXPECT_THAT(svg, Not(HasSubstr("class=\"marker\"")));  // no markers on such lines
+  // Legend: every seed, the mean and the band (a swatch).
+  for (int seed = 0; seed < 5; ++seed) {
+    EXPECT_THAT(svg, HasSubstr(">seed " + std::to_string(seed) + "</text>"));
+  }
+  EXPECT_THAT(svg, HasSubstr(">mean</text>"));
+  EXPECT_THAT(svg, HasSubstr(">mean \xC2\xB1 std</text>"));
+  EXPECT_THAT(svg, HasSubstr("fill-opacity=\"0.22\"/>"));
+  EXPECT_THAT(svg, HasSubstr(">VaDE: val accuracy over 5 seeds</text>"));
+  EXPECT_THAT(svg, HasSubstr(">epoch</text>"));
+  EXPECT_THAT(svg, HasSubstr(">val_acc</text>"));
+}
+
+TEST(BandPlotSvg, TheBandEnclosesTheMeanAndIsWiderWhereRunsDiffer) {
+  const BandPlot plot = FiveSeeds();
+  const std::string svg = BandPlotSvg(plot);
+  const std::vector<std::string> bands = BandPaths(svg);
+  ASSERT_EQ(bands.size(), 1u);
+  const std::vector<std::pair<double, double>> outline = PathPoints(bands[0]);
+  ASSERT_EQ(outline.size(), 24u);  // 12 along the top, 12 back along the bottom
+  const std::vector<std::pair<double, double>> mean = PathPoints(SeriesPaths(svg).back());
+  ASSERT_EQ(mean.size(), 12u);
+  for (size_t i = 0; i < 12; ++i) {
+    const auto& top = outline[i];
+    const auto& bottom = outline[23 - i];
+    EXPECT_DOUBLE_EQ(top.first, mean[i].first);
+    EXPECT_DOUBLE_EQ(bottom.first, mean[i].first);
+    EXPECT_LE(top.second, mean[i].second + 0.01);  // y grows downwards
+    EXPECT_GE(bottom.second, mean[i].second - 0.01);
+  }
+  // The spread grows with the epoch: the band is taller at epoch 8 than at epoch 1.
+  EXPECT_GT(outline[23 - 7].second - outline[7].second, outline[23].second - outline[0].second);
+}
+
+TEST(BandPlotSvg, NonFiniteBandValuesSplitTheBand) {
+  BandPlot plot = FiveSeeds();
+  plot.spread[4] = kNaN;
+  plot.mean[9] = kInf;
+  const std::string svg = BandPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  const std::vector<std::string> bands = BandPaths(svg);
+  ASSERT_EQ(bands.size(), 1u);
+  EXPECT_EQ(Count(bands[0], "M"), 3) << bands[0];  // epochs 1-4, 6-9, 11-12
+  EXPECT_EQ(Count(bands[0], "Z"), 3) << bands[0];
+}
+
+TEST(BandPlotSvg, RunsAloneAndNothingAtAll) {
+  BandPlot plot = FiveSeeds();
+  plot.x.clear();
+  plot.mean.clear();
+  plot.spread.clear();
+  std::string svg = BandPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  EXPECT_TRUE(BandPaths(svg).empty());
+  EXPECT_EQ(SeriesPaths(svg).size(), 5u);
+  EXPECT_THAT(svg, Not(HasSubstr(">mean</text>")));
+
+  // One seed: std 0, the band a line under the mean; one point is drawn as a marker.
+  BandPlot one;
+  one.runs = {{"seed 0", {1}, {0.5}}};
+  one.x = {1};
+  one.mean = {0.5};
+  one.spread = {0};
+  svg = BandPlotSvg(one);
+  ExpectGoodSvg(svg);
+  EXPECT_THAT(svg, Not(HasSubstr(">no data</text>")));
+  EXPECT_EQ(Count(svg, "class=\"marker\""), 2);
+
+  svg = BandPlotSvg(BandPlot());
+  ExpectGoodSvg(svg);
+  EXPECT_THAT(svg, HasSubstr(">no data</text>"));
+
+  // A band without a single finite value says so in the legend.
+  BandPlot empty_band;
+  empty_band.x = {1, 2};
+  empty_band.mean = {kNaN, kNaN};
+  empty_band.spread = {0, 0};
+  svg = BandPlotSvg(empty_band);
+  ExpectGoodSvg(svg);
+  EXPECT_THAT(svg, HasSubstr(">mean (NaN)</text>"));
+  EXPECT_THAT(svg, HasSubstr(">mean \xC2\xB1 std (no data)</text>"));
+}
+
+TEST(BandPlotSvg, FixedYRangeAndManySeeds) {
+  BandPlot plot = FiveSeeds();
+  plot.y_min = 0;
+  plot.y_max = 1;
+  for (int seed = 5; seed < 14; ++seed) {
+    Series run = plot.runs[0];
+    run.name = "seed " + std::to_string(seed);
+    plot.runs.push_back(run);
+  }
+  const std::string svg = BandPlotSvg(plot);
+  ExpectGoodSvg(svg);
+  EXPECT_THAT(svg, HasSubstr(">1.0</text>"));
+  EXPECT_THAT(svg, HasSubstr(">0</text>"));
+  // Seeds beyond the palette's ten colours are dashed; the mean stays solid.
+  EXPECT_EQ(Count(svg, "stroke-width=\"1.2\" stroke-linejoin=\"round\" stroke-dasharray"), 4);
+  EXPECT_THAT(svg, Not(HasSubstr("stroke-width=\"2.5\" stroke-linejoin=\"round\" stroke-dash")));
+}
+
+// ---------------------------------------------------------------------------------------------
 // WriteSvg, and a real XML parser's opinion of every kind of figure.
 
 TEST(WriteSvg, WritesTheFileAndReportsABadFolder) {
@@ -820,7 +991,7 @@ TEST(WriteSvg, PythonsXmlParserReadsEveryKindOfFigure) {
   const std::vector<std::string> svgs = {
       LineChartSvg(gaps), TrainingCurvesSvg(History(7), "curves", /*best_epoch=*/4),
       ConfusionMatrixSvg(Matrix({"cat", "dog & \xff", "wild"}, /*seed=*/1), "m"),
-      TrainingCurvesSvg({}, ""), ScatterPlotSvg(ThreeClasses(3, 10))};
+      TrainingCurvesSvg({}, ""), ScatterPlotSvg(ThreeClasses(3, 10)), BandPlotSvg(FiveSeeds())};
   std::string command =
       "/usr/bin/python3 -c 'import sys, xml.dom.minidom\n"
       "for f in sys.argv[1:]:\n"
