@@ -19,6 +19,7 @@
 #include "core/stopwatch.h"
 #include "eval/tsne.h"
 #include "models/heads/gmm.h"
+#include "models/state_dict.h"
 #include "models/vade.h"
 #include "train/checkpoint.h"
 #include "train/optimizer.h"
@@ -62,10 +63,12 @@ struct ClusterEpoch {
   std::string phase;
   int64_t epoch = 0;
   double lr = 0, loss = 0, seconds = 0;
+  double train_seconds = 0;  // Of the optimisation pass alone (not scoring).
   std::map<std::string, ClusterScores> scores;
 
   nlohmann::json ToJson() const {
-    nlohmann::json json = {{"phase", phase}, {"epoch", epoch}, {"lr", lr}, {"seconds", seconds}};
+    nlohmann::json json = {{"phase", phase}, {"epoch", epoch}, {"lr", lr}, {"seconds", seconds},
+                           {"train_seconds", train_seconds}};
     if (std::isfinite(loss)) json["loss"] = loss;  // The start has none.
     for (const auto& [part, s] : scores) {
       json[part + "_acc"] = s.accuracy;
@@ -185,7 +188,8 @@ absl::Status ValidateDeepClusterOptions(const DeepClusterOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat("epochs must be >= 0, not ", options.epochs));
   }
   RETURN_IF_ERROR(positive("pretrain_lr", options.pretrain_lr));
-  RETURN_IF_ERROR(positive("pretrain_batch_size", static_cast<double>(options.pretrain_batch_size)));
+  RETURN_IF_ERROR(
+      positive("pretrain_batch_size", static_cast<double>(options.pretrain_batch_size)));
   RETURN_IF_ERROR(positive("gmm_restarts", static_cast<double>(options.gmm_restarts)));
   RETURN_IF_ERROR(positive("lr", options.lr));
   RETURN_IF_ERROR(positive("batch_size", static_cast<double>(options.batch_size)));
@@ -307,11 +311,13 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
         break;
       }
       done = epoch;
-      ClusterEpoch line{kPretrain, epoch, options.pretrain_lr, loss, SecondsSince(epoch_start),
-                        {}};
+      const double seconds = SecondsSince(epoch_start);
+      ClusterEpoch line{kPretrain, epoch, options.pretrain_lr, loss, seconds, seconds, {}};
       RETURN_IF_ERROR(record(line));
     }
     if (!result.diverged && !stopped) {
+      // The pretrained autoencoder alone, for other runs to start from (--init_autoencoder).
+      RETURN_IF_ERROR(SaveWeights(*vade->vae(), options.run_dir + "/autoencoder.safetensors"));
       phase = kCluster;
       done = 0;
     }
@@ -325,7 +331,7 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
       result.start = {{"method", "initialisation"}};
     }
     adam = MakeAdam(*model, options.lr);  // Stage 3's own moments.
-    ClusterEpoch line{kCluster, 0, options.lr, std::nan(""), SecondsSince(start_time), {}};
+    ClusterEpoch line{kCluster, 0, options.lr, std::nan(""), SecondsSince(start_time), 0, {}};
     ASSIGN_OR_RETURN(line.scores, ScoreParts(*model, data, options.eval_batch_size));
     RETURN_IF_ERROR(record(line));
   }
@@ -348,7 +354,7 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
       break;
     }
     done = epoch;
-    ClusterEpoch line{kCluster, epoch, lr, loss, 0, {}};
+    ClusterEpoch line{kCluster, epoch, lr, loss, 0, SecondsSince(epoch_start), {}};
     ASSIGN_OR_RETURN(line.scores, ScoreParts(*model, data, options.eval_batch_size));
     line.seconds = SecondsSince(epoch_start);
     RETURN_IF_ERROR(record(line));

@@ -3,6 +3,7 @@
 //
 // VaDE trains in three stages, each resumable:
 //   1. pretrain  the VAE as an autoencoder (z = posterior mean, reconstruction only), Adam;
+//                its weights are then written to <run_dir>/autoencoder.safetensors;
 //   2. start     the mixture prior from the pretrained codes, without labels:
 //                  gmm   a diagonal GMM fitted on the codes, `gmm_restarts` restarts, the highest
 //                        log-likelihood kept (the reference code's start);
@@ -15,8 +16,9 @@
 // GMVAE has no stages 1 and 2: it trains from its initialisation, as the study ran it.
 //
 // After every epoch: a line in <run_dir>/metrics.jsonl ({"phase": "pretrain"|"cluster",
-// "epoch", "lr", "loss", "seconds", and for clustering epochs "<part>_acc", "<part>_nmi",
-// "<part>_ari" of the train, val and test parts, Hungarian-matched ACC), and an atomic
+// "epoch", "lr", "loss", "seconds", "train_seconds" (the optimisation pass without scoring), and
+// for clustering epochs "<part>_acc", "<part>_nmi", "<part>_ari" of the train, val and test
+// parts, Hungarian-matched ACC), and an atomic
 // <run_dir>/checkpoint.pt, so a run killed at any moment resumes (options.resume) and ends with
 // the same numbers. Clustering epoch 0 scores the start. A non-finite loss stops the run cleanly.
 #ifndef FAUNA_TRAIN_DEEP_CLUSTER_H_

@@ -76,6 +76,8 @@ DEFINE_string(likelihood, "auto", "bernoulli, gaussian, or auto (bernoulli for p
 DEFINE_double(prior_var_floor, 1e-4, "VaDE: least variance of a prior component.");
 // Optimisation.
 DEFINE_int64(pretrain_epochs, 10, "VaDE: autoencoder pretraining epochs.");
+DEFINE_string(init_autoencoder, "", "VaDE: start from this pretrained autoencoder (another run's "
+                                    "autoencoder.safetensors) instead of pretraining.");
 DEFINE_double(pretrain_lr, 1e-3, "VaDE: pretraining learning rate (Adam).");
 DEFINE_int64(pretrain_batch_size, 256, "VaDE: pretraining rows per step.");
 DEFINE_string(start, "gmm", "VaDE's prior start: gmm (on the codes) or tsne (a GMM on a t-SNE "
@@ -260,13 +262,16 @@ absl::Status Run(const std::string& command) {
       FLAGS_run_dir.empty() ? DefaultRunDir(FLAGS_name) : UserPath(FLAGS_run_dir);
   std::error_code error;
   std::filesystem::create_directories(run_dir + "/latent", error);
-  if (error) return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
+  if (error) {
+    return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
+  }
 
   nlohmann::json input;
   ASSIGN_OR_RETURN(ClusterData data, ReadInput(runtime, scale, &input));
   if (FLAGS_standardize) Standardize(data);
+  const at::Tensor& train_rows = data.train.features;
   if (likelihood == VaeLikelihood::kBernoulli &&
-      (data.train.features.min().item<float>() < 0 || data.train.features.max().item<float>() > 1)) {
+      (train_rows.min().item<float>() < 0 || train_rows.max().item<float>() > 1)) {
     return absl::InvalidArgumentError(
         "a Bernoulli likelihood needs values in [0, 1]; these rows are not: use "
         "--likelihood=gaussian");
@@ -283,7 +288,12 @@ absl::Status Run(const std::string& command) {
                                     .clusters(clusters)
                                     .prior_var_floor(FLAGS_prior_var_floor);
     RETURN_IF_ERROR(Annotate(ValidateVadeOptions(options), "--model=vade"));
-    model = std::make_shared<VadeImpl>(options);
+    auto vade = std::make_shared<VadeImpl>(options);
+    if (!FLAGS_init_autoencoder.empty()) {
+      const std::string path = UserPath(FLAGS_init_autoencoder);
+      RETURN_IF_ERROR(Annotate(LoadWeights(*vade->vae(), path).status(), "--init_autoencoder"));
+    }
+    model = vade;
   } else {
     const GmvaeOptions options = GmvaeOptions()
                                      .input_dim(data.train.dim())
@@ -296,7 +306,8 @@ absl::Status Run(const std::string& command) {
   }
 
   DeepClusterOptions options;
-  options.pretrain_epochs = capped(FLAGS_pretrain_epochs);
+  options.pretrain_epochs =
+      FLAGS_model == "vade" && FLAGS_init_autoencoder.empty() ? capped(FLAGS_pretrain_epochs) : 0;
   options.pretrain_lr = FLAGS_pretrain_lr;
   options.pretrain_batch_size = FLAGS_pretrain_batch_size;
   options.start = start;
@@ -325,6 +336,7 @@ absl::Status Run(const std::string& command) {
                                                                            : "gaussian"},
                     {"prior_var_floor", FLAGS_prior_var_floor},
                     {"pretrain_epochs", options.pretrain_epochs},
+                    {"init_autoencoder", FLAGS_init_autoencoder},
                     {"pretrain_lr", FLAGS_pretrain_lr},
                     {"pretrain_batch_size", FLAGS_pretrain_batch_size},
                     {"start", FLAGS_start},
@@ -416,9 +428,9 @@ int main(int argc, char** argv) {
                   "synthetic_classes", "synthetic_count", "synthetic_difficulty", "cache_dir",
                   "fit_on_all", "workers"}},
        {"Model", {"model", "hidden", "latent_dim", "clusters", "likelihood", "prior_var_floor"}},
-       {"Optimisation", {"pretrain_epochs", "pretrain_lr", "pretrain_batch_size", "start",
-                         "gmm_restarts", "epochs", "max_epochs", "lr", "batch_size",
-                         "lr_step_epochs", "lr_gamma"}},
+       {"Optimisation", {"pretrain_epochs", "init_autoencoder", "pretrain_lr",
+                         "pretrain_batch_size", "start", "gmm_restarts", "epochs", "max_epochs",
+                         "lr", "batch_size", "lr_step_epochs", "lr_gamma"}},
        {"Runtime", {"device", "seed", "threads"}}});
   return fauna::ExitCode(
       fauna::GuardTorch("deep_cluster", [&] { return fauna::Run(command); }));
