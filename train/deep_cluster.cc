@@ -43,19 +43,21 @@ at::Tensor FitRows(const ClusterData& data, bool all) {
   return at::cat({data.train.features, data.val.features, data.test.features}, 0);
 }
 
-// Scores of the model's clusters on each part.
+// Scores of the model's clusters on each part, and on all parts together ("all").
 absl::StatusOr<std::map<std::string, ClusterScores>> ScoreParts(DeepClustererImpl& model,
                                                                const ClusterData& data,
                                                                int64_t batch_size) {
   std::map<std::string, ClusterScores> scores;
+  std::vector<at::Tensor> labels, predictions;
   for (const auto& [name, set] : {std::pair<const char*, const FeatureSet*>{"train", &data.train},
                                   {"val", &data.val},
                                   {"test", &data.test}}) {
     if (set->size() == 0) continue;
-    ASSIGN_OR_RETURN(scores[name], ScoreClustering(set->labels, PredictClusters(
-                                                                    model, set->features,
-                                                                    batch_size)));
+    predictions.push_back(PredictClusters(model, set->features, batch_size));
+    labels.push_back(set->labels);
+    ASSIGN_OR_RETURN(scores[name], ScoreClustering(labels.back(), predictions.back()));
   }
+  ASSIGN_OR_RETURN(scores["all"], ScoreClustering(at::cat(labels), at::cat(predictions)));
   return scores;
 }
 

@@ -18,7 +18,7 @@
 // After every epoch: a line in <run_dir>/metrics.jsonl ({"phase": "pretrain"|"cluster",
 // "epoch", "lr", "loss", "seconds", "train_seconds" (the optimisation pass without scoring), and
 // for clustering epochs "<part>_acc", "<part>_nmi", "<part>_ari" of the train, val and test
-// parts, Hungarian-matched ACC), and an atomic
+// parts and of all three together ("all_acc", ...; Hungarian-matched ACC), and an atomic
 // <run_dir>/checkpoint.pt, so a run killed at any moment resumes (options.resume) and ends with
 // the same numbers. Clustering epoch 0 scores the start. A non-finite loss stops the run cleanly.
 #ifndef FAUNA_TRAIN_DEEP_CLUSTER_H_
@@ -90,7 +90,7 @@ struct ClusterData {
 struct DeepClusterResult {
   // Every epoch's metrics.jsonl line, those before a resume included.
   std::vector<nlohmann::json> history;
-  // Scores of the final model by part ("train", "val", "test").
+  // Scores of the final model by part ("train", "val", "test", and "all" three together).
   std::map<std::string, ClusterScores> final_scores;
   // The start (clustering epoch 0) and how it was chosen: {"method", "seconds", ...}.
   nlohmann::json start;

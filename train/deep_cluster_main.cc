@@ -404,9 +404,12 @@ absl::Status Run(const std::string& command) {
   }
   RETURN_IF_ERROR(
       WriteFileAtomically(run_dir + "/results.json", ReplaceNonFinite(results).dump(2) + "\n"));
-  std::printf("%s: %s; test ACC %.4f NMI %.4f ARI %.4f (%lld images), train ACC %.4f\n",
+  const ClusterScores& all = result.final_scores.at("all");
+  std::printf("%s: %s; test ACC %.4f NMI %.4f ARI %.4f (%lld images); all parts ACC %.4f NMI "
+              "%.4f (%lld images)\n",
               FLAGS_name.c_str(), result.stop_reason.c_str(), test.accuracy, test.nmi, test.ari,
-              static_cast<long long>(data.test.size()), result.final_scores.at("train").accuracy);
+              static_cast<long long>(data.test.size()), all.accuracy, all.nmi,
+              static_cast<long long>(all.table.total));
   std::printf("results: %s/results.json; plots: %s/curves.svg, %s/loss.svg\n", run_dir.c_str(),
               run_dir.c_str(), run_dir.c_str());
   std::printf("latent t-SNE (Figure 9): bazel run //eval:tsne_main -- --features=%s/latent/"

@@ -94,7 +94,8 @@ TEST(DeepCluster, MetricsFileHasEveryEpoch) {
   ASSERT_EQ(lines->size(), 5u);
   EXPECT_EQ((*lines)[0]["phase"], "pretrain");
   EXPECT_FALSE((*lines)[0].contains("train_acc"));
-  for (const char* key : {"train_acc", "train_nmi", "train_ari", "val_acc", "test_acc"}) {
+  for (const char* key :
+       {"train_acc", "train_nmi", "train_ari", "val_acc", "test_acc", "all_acc"}) {
     EXPECT_TRUE((*lines)[4].contains(key)) << key;
   }
   EXPECT_FALSE((*lines)[2].contains("loss"));  // The start has none.
