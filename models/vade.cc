@@ -57,10 +57,18 @@ at::Tensor VadeImpl::log_joint(const at::Tensor& z) const {
   return at::log_softmax(pi_logits_, 0).unsqueeze(0) + log_normal;
 }
 
-at::Tensor VadeImpl::negative_elbo(const at::Tensor& x) {
+at::Tensor VadeImpl::negative_elbo(const at::Tensor& x) { return negative_elbo(x, at::Tensor()); }
+
+at::Tensor VadeImpl::negative_elbo(const at::Tensor& x, const at::Tensor& given_gamma) {
   const VaeOutput out = vae_->forward(x);
-  const at::Tensor log_gamma = at::log_softmax(log_joint(out.z), 1);  // [N, K]
-  const at::Tensor gamma = at::exp(log_gamma);
+  at::Tensor log_gamma, gamma;  // [N, K]
+  if (given_gamma.defined()) {
+    gamma = given_gamma.detach().to(out.mean.options());
+    log_gamma = at::log(gamma.clamp_min(1e-10));
+  } else {
+    log_gamma = at::log_softmax(log_joint(out.z), 1);
+    gamma = at::exp(log_gamma);
+  }
   const at::Tensor log_var = prior_log_var();
   const at::Tensor inv_var = at::exp(-log_var).unsqueeze(0);  // [1, K, D]
   const at::Tensor per_component =

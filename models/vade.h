@@ -68,6 +68,11 @@ class VadeImpl : public DeepClustererImpl {
   int64_t input_dim() const override { return options_.input_dim(); }
   int64_t latent_dim() const override { return options_.latent_dim(); }
 
+  // The ELBO with the responsibilities gamma [N, K] given (rows summing to 1, no gradient
+  // through them) in place of p(c | z): the anchored warm-up of train/deep_cluster.h, which
+  // teaches the encoder and the prior a clustering found elsewhere (the start's).
+  at::Tensor negative_elbo(const at::Tensor& x, const at::Tensor& gamma);
+
   // Pretraining's loss per row [N]: the reconstruction NLL of the decoded posterior mean.
   at::Tensor autoencoder_loss(const at::Tensor& x);
 

@@ -14,6 +14,7 @@
 
 #include "core/metrics_sink.h"
 #include "core/progress.h"
+#include "core/safetensors.h"
 #include "core/seed.h"
 #include "core/status.h"
 #include "core/stopwatch.h"
@@ -81,8 +82,9 @@ struct ClusterEpoch {
   }
 };
 
-// One pass over `x` in a seeded random order: the mean of `loss` over the batches, weighted by
-// their rows. Stops at the first non-finite batch loss (returned as it is, no step taken).
+// One pass over `x` in a seeded random order: the mean of `loss_fn(batch, its row indices)` over
+// the batches, weighted by their rows. Stops at the first non-finite batch loss (returned as it
+// is, no step taken).
 template <typename LossFn>
 double RunEpoch(const at::Tensor& x, int64_t batch_size, uint64_t order_seed,
                 torch::optim::Optimizer& optimizer, const LossFn& loss_fn,
@@ -101,8 +103,8 @@ double RunEpoch(const at::Tensor& x, int64_t batch_size, uint64_t order_seed,
   double total = 0;
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t size = std::min(batch_size, n - begin);
-    const at::Tensor batch = x.index_select(0, order.narrow(0, begin, size));
-    const at::Tensor loss = loss_fn(batch);
+    const at::Tensor rows = order.narrow(0, begin, size);
+    const at::Tensor loss = loss_fn(x.index_select(0, rows), rows);
     const double value = loss.item<double>();
     if (!std::isfinite(value)) return value;
     optimizer.zero_grad();
@@ -133,9 +135,10 @@ void PriorFromLabels(const at::Tensor& codes, const at::Tensor& labels, int64_t 
   *variances = v.clamp_min(0) + 1e-6;  // GMM's reg_covar
 }
 
-// Stage 2: VaDE's prior from the codes of the fit rows. Returns the record of how.
+// Stage 2: VaDE's prior from the codes of the fit rows. Returns the record of how, and sets
+// `gamma` to the start's cluster probabilities of the fit rows [N, K] (float32).
 absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_rows,
-                                          const DeepClusterOptions& options) {
+                                          const DeepClusterOptions& options, at::Tensor* gamma) {
   const auto start = std::chrono::steady_clock::now();
   const at::Tensor codes = LatentCodes(vade, fit_rows, options.eval_batch_size);
   const int64_t k = vade.clusters();
@@ -148,6 +151,7 @@ absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_
     gmm_options.covariance_type = CovarianceType::kDiag;
     ASSIGN_OR_RETURN(GaussianMixture gmm, GaussianMixture::Fit(codes, gmm_options));
     vade.set_prior(gmm.weights(), gmm.means(), gmm.covariances());
+    ASSIGN_OR_RETURN(*gamma, gmm.PredictProba(codes));
     record["method"] = "gmm";
     record["log_likelihood"] = gmm.lower_bound();
   } else {
@@ -160,11 +164,13 @@ absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_
     at::Tensor weights, means, variances;
     PriorFromLabels(codes, gmm.labels(), k, &weights, &means, &variances);
     vade.set_prior(weights, means, variances);
+    ASSIGN_OR_RETURN(*gamma, gmm.PredictProba(tsne.embedding));
     record["method"] = "tsne";
     record["tsne_kl"] = tsne.kl_divergence;
     record["tsne_seconds"] = tsne.affinity_seconds + tsne.optimise_seconds;
     record["map_log_likelihood"] = gmm.lower_bound();
   }
+  *gamma = gamma->to(at::kFloat).contiguous();
   record["seconds"] = SecondsSince(start);
   return record;
 }
@@ -197,6 +203,11 @@ absl::Status ValidateDeepClusterOptions(const DeepClusterOptions& options) {
   RETURN_IF_ERROR(positive("batch_size", static_cast<double>(options.batch_size)));
   RETURN_IF_ERROR(positive("lr_gamma", options.lr_gamma));
   RETURN_IF_ERROR(positive("eval_batch_size", static_cast<double>(options.eval_batch_size)));
+  if (options.anchor_epochs < 0 || options.anchor_epochs > options.epochs) {
+    return absl::InvalidArgumentError(absl::StrCat("anchor_epochs must be in [0, epochs = ",
+                                                   options.epochs, "], not ",
+                                                   options.anchor_epochs));
+  }
   if (options.lr_step_epochs < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("lr_step_epochs must be >= 0, not ", options.lr_step_epochs));
@@ -260,6 +271,10 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
   std::unique_ptr<torch::optim::Adam> adam =
       MakeAdam(*model, phase == kPretrain ? options.pretrain_lr : options.lr);
   const std::string checkpoint_path = options.run_dir + "/checkpoint.pt";
+  // The start's cluster probabilities of the fit rows, for the anchored warm-up; kept beside the
+  // checkpoint so a resumed warm-up anchors to the same ones.
+  const std::string start_path = options.run_dir + "/start.safetensors";
+  at::Tensor start_gamma;
   if (options.resume && std::filesystem::exists(checkpoint_path)) {
     ASSIGN_OR_RETURN(CheckpointExtras extras, LoadCheckpoint(checkpoint_path, *model, *adam));
     const nlohmann::json& meta = extras.meta;
@@ -275,6 +290,15 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
     result.history = meta.at("history").get<std::vector<nlohmann::json>>();
     result.start = meta.value("start", nlohmann::json());
     result.resumed_after = static_cast<int64_t>(result.history.size());
+    if (started_prior && vade != nullptr && done < options.anchor_epochs) {
+      ASSIGN_OR_RETURN(SafetensorsContents start_file, ReadSafetensors(start_path));
+      const auto found = start_file.tensors.find("responsibilities");
+      if (found == start_file.tensors.end() || found->second.dim() != 2 ||
+          found->second.size(0) != fit_rows.size(0)) {
+        return absl::DataLossError(start_path + " does not hold this run's start");
+      }
+      start_gamma = found->second;
+    }
   }
   ASSIGN_OR_RETURN(MetricsSink sink, MetricsSink::Open(options.run_dir + "/metrics.jsonl"));
   const auto save = [&]() -> absl::Status {
@@ -304,7 +328,10 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
       SetLearningRate(*adam, options.pretrain_lr);
       const double loss = RunEpoch(
           fit_rows, options.pretrain_batch_size, DeriveSeed(options.seed, kPretrainStream, epoch),
-          *adam, [vade](const at::Tensor& x) { return vade->autoencoder_loss(x).mean(); },
+          *adam,
+          [vade](const at::Tensor& x, const at::Tensor&) {
+            return vade->autoencoder_loss(x).mean();
+          },
           absl::StrCat("pretrain ", epoch, "/", pretrain_epochs), options.progress);
       if (!std::isfinite(loss)) {
         result.diverged = true;
@@ -328,7 +355,8 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
   if (!result.diverged && !stopped && !started_prior) {
     const auto start_time = std::chrono::steady_clock::now();
     if (vade != nullptr) {
-      ASSIGN_OR_RETURN(result.start, StartPrior(*vade, fit_rows, options));
+      ASSIGN_OR_RETURN(result.start, StartPrior(*vade, fit_rows, options, &start_gamma));
+      RETURN_IF_ERROR(WriteSafetensors(start_path, {{"responsibilities", start_gamma}}));
     } else {
       result.start = {{"method", "initialisation"}};
     }
@@ -346,10 +374,15 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
                           ? std::pow(options.lr_gamma, (epoch - 1) / options.lr_step_epochs)
                           : 1.0);
     SetLearningRate(*adam, lr);
+    const bool anchored = vade != nullptr && epoch <= options.anchor_epochs;
     const double loss = RunEpoch(
         fit_rows, options.batch_size, DeriveSeed(options.seed, kClusterStream, epoch), *adam,
-        [&model](const at::Tensor& x) { return model->negative_elbo(x).mean(); },
-        absl::StrCat("cluster ", epoch, "/", options.epochs), options.progress);
+        [&](const at::Tensor& x, const at::Tensor& rows) {
+          if (anchored) return vade->negative_elbo(x, start_gamma.index_select(0, rows)).mean();
+          return model->negative_elbo(x).mean();
+        },
+        absl::StrCat(anchored ? "anchored " : "cluster ", epoch, "/", options.epochs),
+        options.progress);
     if (!std::isfinite(loss)) {
       result.diverged = true;
       result.stop_reason = absl::StrCat("non-finite loss (", loss, ") in clustering epoch ", epoch);

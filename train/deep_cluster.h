@@ -12,7 +12,13 @@
 //                        clusters' weight, mean and variance in the code space (a manifold step
 //                        as N2D takes: clusters that are curved or touching in the code space are
 //                        separated on the map);
-//   3. cluster   the whole model on its ELBO, Adam.
+//   3. cluster   the whole model on its ELBO, Adam. The first `anchor_epochs` are an anchored
+//                warm-up: the ELBO's responsibilities are the start's cluster probabilities
+//                (fixed; <run_dir>/start.safetensors) instead of p(c | z). The start's clusters
+//                come from a map of the codes (tsne) and need not be Gaussian in the code space;
+//                the warm-up moves the codes and the prior until the code-space mixture holds
+//                them, where scoring the start with p(c | z) at once would reassign points to the
+//                nearest Gaussian and lose the map's clustering.
 // GMVAE has no stages 1 and 2: it trains from its initialisation, as the study ran it.
 //
 // After every epoch: a line in <run_dir>/metrics.jsonl ({"phase": "pretrain"|"cluster",
@@ -56,6 +62,7 @@ struct DeepClusterOptions {
   int64_t gmm_restarts = 10;
   // Stage 3.
   int64_t epochs = 10;
+  int64_t anchor_epochs = 0;  // VaDE: the anchored warm-up's epochs, counted in `epochs`.
   double lr = 1e-4;
   int64_t batch_size = 64;
   // Multiply the rate by lr_gamma every lr_step_epochs clustering epochs (0: never).

@@ -84,6 +84,8 @@ DEFINE_string(start, "gmm", "VaDE's prior start: gmm (on the codes) or tsne (a G
                             "map of the codes; see train/deep_cluster.h).");
 DEFINE_int64(gmm_restarts, 10, "VaDE: restarts of the start's GMM; the most likely is kept.");
 DEFINE_int64(epochs, 10, "Clustering epochs (the scale may cap them).");
+DEFINE_int64(anchor_epochs, 0, "VaDE: the first N clustering epochs take the start's clusters "
+                               "as the ELBO's responsibilities (see train/deep_cluster.h).");
 DEFINE_int64(max_epochs, 0, "Cap on --epochs and --pretrain_epochs; 0 takes the scale's cap.");
 DEFINE_double(lr, 1e-4, "Clustering learning rate (Adam).");
 DEFINE_int64(batch_size, 64, "Clustering rows per step.");
@@ -313,6 +315,7 @@ absl::Status Run(const std::string& command) {
   options.start = start;
   options.gmm_restarts = FLAGS_gmm_restarts;
   options.epochs = capped(FLAGS_epochs);
+  options.anchor_epochs = FLAGS_model == "vade" ? FLAGS_anchor_epochs : 0;
   options.lr = FLAGS_lr;
   options.batch_size = FLAGS_batch_size;
   options.lr_step_epochs = FLAGS_lr_step_epochs;
@@ -342,6 +345,7 @@ absl::Status Run(const std::string& command) {
                     {"start", FLAGS_start},
                     {"gmm_restarts", FLAGS_gmm_restarts},
                     {"epochs", options.epochs},
+                    {"anchor_epochs", options.anchor_epochs},
                     {"lr", FLAGS_lr},
                     {"batch_size", FLAGS_batch_size},
                     {"lr_step_epochs", FLAGS_lr_step_epochs},
@@ -432,8 +436,9 @@ int main(int argc, char** argv) {
                   "fit_on_all", "workers"}},
        {"Model", {"model", "hidden", "latent_dim", "clusters", "likelihood", "prior_var_floor"}},
        {"Optimisation", {"pretrain_epochs", "init_autoencoder", "pretrain_lr",
-                         "pretrain_batch_size", "start", "gmm_restarts", "epochs", "max_epochs",
-                         "lr", "batch_size", "lr_step_epochs", "lr_gamma"}},
+                         "pretrain_batch_size", "start", "gmm_restarts", "epochs",
+                         "anchor_epochs", "max_epochs", "lr", "batch_size", "lr_step_epochs",
+                         "lr_gamma"}},
        {"Runtime", {"device", "seed", "threads"}}});
   return fauna::ExitCode(
       fauna::GuardTorch("deep_cluster", [&] { return fauna::Run(command); }));
