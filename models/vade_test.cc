@@ -83,6 +83,21 @@ TEST(Vade, NegativeElboMatchesThePaper) {
   }
 }
 
+// Given responsibilities replace p(c | z): given p(c | z) itself (eval mode, z = mean) the value
+// is the same; given others it differs.
+TEST(Vade, GivenResponsibilities) {
+  at::manual_seed(5);
+  Vade vade(Tiny());
+  vade->to(at::kDouble);
+  vade->set_prior(at::ones({3}), at::randn({3, 2}), at::ones({3, 2}));
+  vade->eval();
+  const at::Tensor x = at::rand({4, 6}, at::kDouble);
+  const at::Tensor own = vade->responsibilities(x);
+  EXPECT_TRUE(at::allclose(vade->negative_elbo(x, own), vade->negative_elbo(x), 1e-12, 1e-12));
+  const at::Tensor other = at::one_hot(at::tensor({0, 1, 2, 0}, at::kLong), 3).to(at::kDouble);
+  EXPECT_FALSE(at::allclose(vade->negative_elbo(x, other), vade->negative_elbo(x)));
+}
+
 TEST(Vade, SetPriorNormalisesAndFloors) {
   Vade vade(Tiny().prior_var_floor(0.01));
   vade->set_prior(at::tensor({2.0, 1.0, 1.0}), at::ones({3, 2}), at::full({3, 2}, 1e-6));

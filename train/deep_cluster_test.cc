@@ -110,6 +110,7 @@ TEST(DeepCluster, ResumingGivesTheSameNumbersAsOneRun) {
     DeepClusterOptions whole = SmallOptions("whole_" + tag, 0);
     whole.pretrain_epochs = 4;
     whole.epochs = 3;
+    whole.anchor_epochs = 2;  // The stop in clustering falls inside the anchored warm-up.
     whole.start = start;
     absl::StatusOr<DeepClusterResult> once = TrainDeepClusterer(SmallVade(), BlobData(), whole);
     ASSERT_TRUE(once.ok()) << once.status();
@@ -185,6 +186,10 @@ TEST(DeepCluster, BadInput) {
   options.batch_size = 0;
   EXPECT_EQ(TrainDeepClusterer(SmallVade(), BlobData(), options).status().message(),
             "batch_size must be positive, not 0");
+  options = SmallOptions("bad", 0);
+  options.anchor_epochs = 6;
+  EXPECT_EQ(TrainDeepClusterer(SmallVade(), BlobData(), options).status().message(),
+            "anchor_epochs must be in [0, epochs = 5], not 6");
   options = SmallOptions("bad", 0);
   options.run_dir = TestTempPath("missing_folder");
   EXPECT_EQ(TrainDeepClusterer(SmallVade(), BlobData(), options).status().code(),
