@@ -88,8 +88,9 @@ at::Tensor VadeImpl::responsibilities(const at::Tensor& x) {
 
 at::Tensor VadeImpl::latent(const at::Tensor& x) { return vae_->encode(x).first; }
 
-at::Tensor VadeImpl::autoencoder_loss(const at::Tensor& x) {
-  return vae_->reconstruction_nll(x, vae_->decode(vae_->encode(x).first));
+at::Tensor VadeImpl::autoencoder_loss(const at::Tensor& x, const at::Tensor& target) {
+  return vae_->reconstruction_nll(target.defined() ? target : x,
+                                  vae_->decode(vae_->encode(x).first));
 }
 
 void VadeImpl::set_prior(const at::Tensor& weights, const at::Tensor& means,

@@ -73,8 +73,9 @@ class VadeImpl : public DeepClustererImpl {
   // teaches the encoder and the prior a clustering found elsewhere (the start's).
   at::Tensor negative_elbo(const at::Tensor& x, const at::Tensor& gamma);
 
-  // Pretraining's loss per row [N]: the reconstruction NLL of the decoded posterior mean.
-  at::Tensor autoencoder_loss(const at::Tensor& x);
+  // Pretraining's loss per row [N]: the reconstruction NLL of `target` (default x itself) from
+  // the decoded posterior mean of x.
+  at::Tensor autoencoder_loss(const at::Tensor& x, const at::Tensor& target = at::Tensor());
 
   // log p(c) + log p(z | c) for codes z [N, latent]: [N, K].
   at::Tensor log_joint(const at::Tensor& z) const;

@@ -203,6 +203,10 @@ absl::Status ValidateDeepClusterOptions(const DeepClusterOptions& options) {
   RETURN_IF_ERROR(positive("batch_size", static_cast<double>(options.batch_size)));
   RETURN_IF_ERROR(positive("lr_gamma", options.lr_gamma));
   RETURN_IF_ERROR(positive("eval_batch_size", static_cast<double>(options.eval_batch_size)));
+  if (!(options.pretrain_noise >= 0 && options.pretrain_noise < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pretrain_noise must be in [0, 1), not ", options.pretrain_noise));
+  }
   if (options.anchor_epochs < 0 || options.anchor_epochs > options.epochs) {
     return absl::InvalidArgumentError(absl::StrCat("anchor_epochs must be in [0, epochs = ",
                                                    options.epochs, "], not ",
@@ -329,8 +333,11 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
       const double loss = RunEpoch(
           fit_rows, options.pretrain_batch_size, DeriveSeed(options.seed, kPretrainStream, epoch),
           *adam,
-          [vade](const at::Tensor& x, const at::Tensor&) {
-            return vade->autoencoder_loss(x).mean();
+          [vade, &options](const at::Tensor& x, const at::Tensor&) {
+            if (options.pretrain_noise == 0) return vade->autoencoder_loss(x).mean();
+            // Masking noise: the autoencoder restores the clean rows from corrupted ones.
+            const at::Tensor kept = at::rand_like(x) >= options.pretrain_noise;
+            return vade->autoencoder_loss(x * kept, x).mean();
           },
           absl::StrCat("pretrain ", epoch, "/", pretrain_epochs), options.progress);
       if (!std::isfinite(loss)) {
@@ -357,6 +364,13 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
     if (vade != nullptr) {
       ASSIGN_OR_RETURN(result.start, StartPrior(*vade, fit_rows, options, &start_gamma));
       RETURN_IF_ERROR(WriteSafetensors(start_path, {{"responsibilities", start_gamma}}));
+      // How good the start's own clusters are (the map's, for tsne), before p(c | z) scores it.
+      const at::Tensor fit_labels =
+          options.fit_on_all ? at::cat({data.train.labels, data.val.labels, data.test.labels})
+                             : data.train.labels;
+      ASSIGN_OR_RETURN(const ClusterScores own, ScoreClustering(fit_labels, start_gamma.argmax(1)));
+      result.start["fit_rows_acc"] = own.accuracy;
+      result.start["fit_rows_nmi"] = own.nmi;
     } else {
       result.start = {{"method", "initialisation"}};
     }

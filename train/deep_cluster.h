@@ -57,6 +57,9 @@ struct DeepClusterOptions {
   int64_t pretrain_epochs = 10;
   double pretrain_lr = 1e-3;
   int64_t pretrain_batch_size = 256;
+  // Denoising pretraining: each input value is zeroed with this probability and the clean row
+  // is the target (0: a plain autoencoder).
+  double pretrain_noise = 0;
   // Stage 2 (VaDE only).
   PriorStart start = PriorStart::kGmm;
   int64_t gmm_restarts = 10;
@@ -99,7 +102,8 @@ struct DeepClusterResult {
   std::vector<nlohmann::json> history;
   // Scores of the final model by part ("train", "val", "test", and "all" three together).
   std::map<std::string, ClusterScores> final_scores;
-  // The start (clustering epoch 0) and how it was chosen: {"method", "seconds", ...}.
+  // The start (clustering epoch 0) and how it was chosen: {"method", "seconds", ...,
+  // "fit_rows_acc" and "fit_rows_nmi": the scores of the start's own clusters on the fit rows}.
   nlohmann::json start;
   std::string stop_reason;
   bool diverged = false;

@@ -80,6 +80,8 @@ DEFINE_string(init_autoencoder, "", "VaDE: start from this pretrained autoencode
                                     "autoencoder.safetensors) instead of pretraining.");
 DEFINE_double(pretrain_lr, 1e-3, "VaDE: pretraining learning rate (Adam).");
 DEFINE_int64(pretrain_batch_size, 256, "VaDE: pretraining rows per step.");
+DEFINE_double(pretrain_noise, 0, "VaDE: denoising pretraining, each input value zeroed with this "
+                                 "probability (0: none).");
 DEFINE_string(start, "gmm", "VaDE's prior start: gmm (on the codes) or tsne (a GMM on a t-SNE "
                             "map of the codes; see train/deep_cluster.h).");
 DEFINE_int64(gmm_restarts, 10, "VaDE: restarts of the start's GMM; the most likely is kept.");
@@ -312,6 +314,7 @@ absl::Status Run(const std::string& command) {
       FLAGS_model == "vade" && FLAGS_init_autoencoder.empty() ? capped(FLAGS_pretrain_epochs) : 0;
   options.pretrain_lr = FLAGS_pretrain_lr;
   options.pretrain_batch_size = FLAGS_pretrain_batch_size;
+  options.pretrain_noise = FLAGS_pretrain_noise;
   options.start = start;
   options.gmm_restarts = FLAGS_gmm_restarts;
   options.epochs = capped(FLAGS_epochs);
@@ -342,6 +345,7 @@ absl::Status Run(const std::string& command) {
                     {"init_autoencoder", FLAGS_init_autoencoder},
                     {"pretrain_lr", FLAGS_pretrain_lr},
                     {"pretrain_batch_size", FLAGS_pretrain_batch_size},
+                    {"pretrain_noise", FLAGS_pretrain_noise},
                     {"start", FLAGS_start},
                     {"gmm_restarts", FLAGS_gmm_restarts},
                     {"epochs", options.epochs},
@@ -436,8 +440,8 @@ int main(int argc, char** argv) {
                   "fit_on_all", "workers"}},
        {"Model", {"model", "hidden", "latent_dim", "clusters", "likelihood", "prior_var_floor"}},
        {"Optimisation", {"pretrain_epochs", "init_autoencoder", "pretrain_lr",
-                         "pretrain_batch_size", "start", "gmm_restarts", "epochs",
-                         "anchor_epochs", "max_epochs", "lr", "batch_size", "lr_step_epochs",
+                         "pretrain_batch_size", "pretrain_noise", "start", "gmm_restarts",
+                         "epochs", "anchor_epochs", "max_epochs", "lr", "batch_size", "lr_step_epochs",
                          "lr_gamma"}},
        {"Runtime", {"device", "seed", "threads"}}});
   return fauna::ExitCode(
