@@ -1,5 +1,6 @@
 #include "train/deep_cluster.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -135,6 +136,46 @@ void PriorFromLabels(const at::Tensor& codes, const at::Tensor& labels, int64_t 
   *variances = v.clamp_min(0) + 1e-6;  // GMM's reg_covar
 }
 
+// The start's GMM on `x`: `restarts` fits, each from its own k-means start, and the one kept is
+// the most likely (likelihood, one Fit with n_init restarts) or, with consensus, the one whose
+// clusters agree best with the other fits' (the highest mean NMI to them: the medoid of the
+// restarts, which no single unlucky optimum can be). Notes the choice in `record`.
+absl::StatusOr<GaussianMixture> FitStartGmm(const at::Tensor& x, GmmOptions gmm_options,
+                                            int64_t restarts, StartSelect select,
+                                            nlohmann::json* record) {
+  (*record)["select"] = select == StartSelect::kLikelihood ? "likelihood" : "consensus";
+  if (select == StartSelect::kLikelihood || restarts == 1) {
+    gmm_options.n_init = restarts;
+    return GaussianMixture::Fit(x, gmm_options);
+  }
+  std::vector<GaussianMixture> fits;
+  std::vector<std::vector<int64_t>> labels;
+  const uint64_t seed = gmm_options.seed;
+  gmm_options.n_init = 1;
+  for (int64_t r = 0; r < restarts; ++r) {
+    gmm_options.seed = DeriveSeed(seed, 0, static_cast<uint64_t>(r));
+    ASSIGN_OR_RETURN(GaussianMixture fit, GaussianMixture::Fit(x, gmm_options));
+    const at::Tensor fit_labels = fit.labels().to(at::kLong).contiguous();
+    labels.emplace_back(fit_labels.data_ptr<int64_t>(),
+                        fit_labels.data_ptr<int64_t>() + fit_labels.numel());
+    fits.push_back(std::move(fit));
+  }
+  std::vector<double> agreement(static_cast<size_t>(restarts), 0.0);
+  for (size_t a = 0; a < labels.size(); ++a) {
+    for (size_t b = a + 1; b < labels.size(); ++b) {
+      ASSIGN_OR_RETURN(const ContingencyTable table, MakeContingencyTable(labels[a], labels[b]));
+      const double nmi = NormalizedMutualInfo(table);
+      agreement[a] += nmi / static_cast<double>(restarts - 1);
+      agreement[b] += nmi / static_cast<double>(restarts - 1);
+    }
+  }
+  const size_t chosen = static_cast<size_t>(
+      std::max_element(agreement.begin(), agreement.end()) - agreement.begin());
+  (*record)["chosen_restart"] = chosen;
+  (*record)["agreement"] = agreement;
+  return std::move(fits[chosen]);
+}
+
 // Stage 2: VaDE's prior from the codes of the fit rows. Returns the record of how, and sets
 // `gamma` to the start's cluster probabilities of the fit rows [N, K] (float32).
 absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_rows,
@@ -144,12 +185,12 @@ absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_
   const int64_t k = vade.clusters();
   GmmOptions gmm_options;
   gmm_options.k = k;
-  gmm_options.n_init = options.gmm_restarts;
   gmm_options.seed = DeriveSeed(options.seed, kStartStream, 0);
   nlohmann::json record = {{"restarts", options.gmm_restarts}};
   if (options.start == PriorStart::kGmm) {
     gmm_options.covariance_type = CovarianceType::kDiag;
-    ASSIGN_OR_RETURN(GaussianMixture gmm, GaussianMixture::Fit(codes, gmm_options));
+    ASSIGN_OR_RETURN(GaussianMixture gmm, FitStartGmm(codes, gmm_options, options.gmm_restarts,
+                                                      options.start_select, &record));
     vade.set_prior(gmm.weights(), gmm.means(), gmm.covariances());
     ASSIGN_OR_RETURN(*gamma, gmm.PredictProba(codes));
     record["method"] = "gmm";
@@ -160,7 +201,9 @@ absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_
     tsne_options.seed = DeriveSeed(options.seed, kStartStream, 1);
     ASSIGN_OR_RETURN(TsneResult tsne, RunTsne(codes, tsne_options));
     gmm_options.covariance_type = CovarianceType::kFull;
-    ASSIGN_OR_RETURN(GaussianMixture gmm, GaussianMixture::Fit(tsne.embedding, gmm_options));
+    ASSIGN_OR_RETURN(GaussianMixture gmm,
+                     FitStartGmm(tsne.embedding, gmm_options, options.gmm_restarts,
+                                 options.start_select, &record));
     at::Tensor weights, means, variances;
     PriorFromLabels(codes, gmm.labels(), k, &weights, &means, &variances);
     vade.set_prior(weights, means, variances);
@@ -176,6 +219,13 @@ absl::StatusOr<nlohmann::json> StartPrior(VadeImpl& vade, const at::Tensor& fit_
 }
 
 }  // namespace
+
+absl::StatusOr<StartSelect> ParseStartSelect(const std::string& name) {
+  if (name == "likelihood") return StartSelect::kLikelihood;
+  if (name == "consensus") return StartSelect::kConsensus;
+  return absl::InvalidArgumentError("unknown start selection \"" + name +
+                                    "\": expected likelihood or consensus");
+}
 
 absl::StatusOr<PriorStart> ParsePriorStart(const std::string& name) {
   if (name == "gmm") return PriorStart::kGmm;

@@ -84,7 +84,10 @@ DEFINE_double(pretrain_noise, 0, "VaDE: denoising pretraining, each input value 
                                  "probability (0: none).");
 DEFINE_string(start, "gmm", "VaDE's prior start: gmm (on the codes) or tsne (a GMM on a t-SNE "
                             "map of the codes; see train/deep_cluster.h).");
-DEFINE_int64(gmm_restarts, 10, "VaDE: restarts of the start's GMM; the most likely is kept.");
+DEFINE_int64(gmm_restarts, 10, "VaDE: restarts of the start's GMM.");
+DEFINE_string(start_select, "likelihood", "VaDE: the start's restart kept: likelihood (the most "
+                                          "likely) or consensus (the one agreeing best with the "
+                                          "others).");
 DEFINE_int64(epochs, 10, "Clustering epochs (the scale may cap them).");
 DEFINE_int64(anchor_epochs, 0, "VaDE: the first N clustering epochs take the start's clusters "
                                "as the ELBO's responsibilities (see train/deep_cluster.h).");
@@ -245,6 +248,7 @@ absl::Status Run(const std::string& command) {
   }
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, /*gpu=*/false));
   ASSIGN_OR_RETURN(PriorStart start, ParsePriorStart(FLAGS_start));
+  ASSIGN_OR_RETURN(StartSelect start_select, ParseStartSelect(FLAGS_start_select));
   ASSIGN_OR_RETURN(std::vector<int64_t> hidden, ParseWidths(FLAGS_hidden));
   if (FLAGS_model != "vade" && FLAGS_model != "gmvae") {
     return absl::InvalidArgumentError("--model=" + FLAGS_model + ": expected vade or gmvae");
@@ -317,6 +321,7 @@ absl::Status Run(const std::string& command) {
   options.pretrain_noise = FLAGS_pretrain_noise;
   options.start = start;
   options.gmm_restarts = FLAGS_gmm_restarts;
+  options.start_select = start_select;
   options.epochs = capped(FLAGS_epochs);
   options.anchor_epochs = FLAGS_model == "vade" ? FLAGS_anchor_epochs : 0;
   options.lr = FLAGS_lr;
@@ -348,6 +353,7 @@ absl::Status Run(const std::string& command) {
                     {"pretrain_noise", FLAGS_pretrain_noise},
                     {"start", FLAGS_start},
                     {"gmm_restarts", FLAGS_gmm_restarts},
+                    {"start_select", FLAGS_start_select},
                     {"epochs", options.epochs},
                     {"anchor_epochs", options.anchor_epochs},
                     {"lr", FLAGS_lr},
@@ -441,8 +447,8 @@ int main(int argc, char** argv) {
        {"Model", {"model", "hidden", "latent_dim", "clusters", "likelihood", "prior_var_floor"}},
        {"Optimisation", {"pretrain_epochs", "init_autoencoder", "pretrain_lr",
                          "pretrain_batch_size", "pretrain_noise", "start", "gmm_restarts",
-                         "epochs", "anchor_epochs", "max_epochs", "lr", "batch_size", "lr_step_epochs",
-                         "lr_gamma"}},
+                         "start_select", "epochs", "anchor_epochs", "max_epochs", "lr",
+                         "batch_size", "lr_step_epochs", "lr_gamma"}},
        {"Runtime", {"device", "seed", "threads"}}});
   return fauna::ExitCode(
       fauna::GuardTorch("deep_cluster", [&] { return fauna::Run(command); }));

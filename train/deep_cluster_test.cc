@@ -152,6 +152,27 @@ TEST(DeepCluster, ResumingGivesTheSameNumbersAsOneRun) {
   }
 }
 
+TEST(DeepCluster, ConsensusStartKeepsTheRestartThatAgreesMost) {
+  at::manual_seed(0);
+  DeepClusterOptions options = SmallOptions("consensus", 0);
+  options.pretrain_epochs = 5;
+  options.epochs = 0;
+  options.gmm_restarts = 4;
+  options.start_select = StartSelect::kConsensus;
+  absl::StatusOr<DeepClusterResult> result = TrainDeepClusterer(SmallVade(), BlobData(), options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->start["select"], "consensus");
+  const std::vector<double> agreement = result->start["agreement"].get<std::vector<double>>();
+  ASSERT_EQ(agreement.size(), 4u);
+  const size_t chosen = result->start["chosen_restart"].get<size_t>();
+  for (double value : agreement) {
+    EXPECT_LE(value, agreement[chosen]);
+    EXPECT_GE(value, 0.0);
+    EXPECT_LE(value, 1.0 + 1e-12);
+  }
+  EXPECT_FALSE(ParseStartSelect("best").ok());
+}
+
 TEST(DeepCluster, ResumeRefusesAnotherConfiguration) {
   DeepClusterOptions options = SmallOptions("config", 0);
   options.pretrain_epochs = 1;
