@@ -55,7 +55,8 @@ DEFINE_bool(progress, true, "Show progress bars on stderr.");
 // Input: features or pixels.
 DEFINE_string(features, "", "Folder with train/val/test.safetensors features files (from "
                             "//tools:extract_features); unset: the pixels of --data.");
-DEFINE_bool(standardize, false, "Scale each feature column to mean 0, std 1 (over the fit rows).");
+DEFINE_bool(standardize, false, "Scale each column of --features to mean 0, std 1 (over the fit "
+                                "rows); pixels are left as they are.");
 DEFINE_string(data, "synthetic", "Pixels of: synthetic, fashion_mnist, a folder or a manifest.");
 DEFINE_string(data_root, "", "Folder the images of a manifest with absolute paths lie in.");
 DEFINE_string(split, "80/10/10", "Train/val/test percentages (data with its own test keeps it).");
@@ -276,7 +277,7 @@ absl::Status Run(const std::string& command) {
 
   nlohmann::json input;
   ASSIGN_OR_RETURN(ClusterData data, ReadInput(runtime, scale, &input));
-  if (FLAGS_standardize) Standardize(data);
+  if (FLAGS_standardize && !pixels) Standardize(data);
   const at::Tensor& train_rows = data.train.features;
   if (likelihood == VaeLikelihood::kBernoulli &&
       (train_rows.min().item<float>() < 0 || train_rows.max().item<float>() > 1)) {
