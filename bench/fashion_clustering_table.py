@@ -31,14 +31,15 @@ def bazel_bin():
     return os.path.realpath(os.path.join(ROOT, "bazel-bin"))
 
 
-def deep_runs(bin_dir, recipe, seeds, out):
+def deep_runs(bin_dir, recipe, seeds, out, aggregate_only):
     """The recipe over seeds 0..seeds-1; returns per-seed (all ACC, NMI, ARI, start ACC, seconds)."""
     folder = os.path.join(out, recipe)
     runfiles = os.path.join(bin_dir, "train/seed_stability.runfiles/fauna")
     subprocess.run([os.path.join(bin_dir, "train/seed_stability"),
                     f"--trainer={bin_dir}/train/deep_cluster",
                     f"--flagfile={ROOT}/train/recipes/{recipe}.flags", f"--seeds={seeds}",
-                    f"--out={folder}", "--y=all_acc", "--final=all.acc,all.nmi,all.ari"],
+                    f"--out={folder}", "--y=all_acc", "--final=all.acc,all.nmi,all.ari"]
+                   + (["--aggregate_only"] if aggregate_only else []),
                    cwd=runfiles if os.path.isdir(runfiles) else ROOT, check=False)
     rows = []
     for seed in range(seeds):
@@ -92,6 +93,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(ROOT, "runs/fashion_table"))
     parser.add_argument("--skip", default="", help="comma-separated: vade,gmvae,baselines")
+    parser.add_argument("--aggregate_only", action="store_true",
+                        help="train nothing: tabulate the seeds that are finished")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     skip = set(filter(None, args.skip.split(",")))
@@ -115,7 +118,8 @@ def main():
     for model in ("vade", "gmvae"):
         if model in skip:
             continue
-        rows = deep_runs(bin_dir, f"{model}_fashion_mnist", args.seeds, args.out)
+        rows = deep_runs(bin_dir, f"{model}_fashion_mnist", args.seeds, args.out,
+                         args.aggregate_only)
         if model == "vade":
             starts = [dict(r, acc=r["start_acc"]) for r in rows]
             table.append(("VaDE's start (epoch 0, before VaDE training)",

@@ -34,7 +34,7 @@ VadeImpl::VadeImpl(const VadeOptions& options)
     : options_(options), vae_(options.vae()) {
   register_module("vae", vae_);
   const int64_t k = options.clusters();
-  pi_logits_ = register_parameter("pi_logits", at::zeros({k}));
+  pi_logits_ = register_parameter("pi_logits", at::zeros({k}), options.learn_weights());
   prior_mean_ = register_parameter("prior_mean", at::zeros({k, options.latent_dim()}));
   prior_log_var_ = register_parameter("prior_log_var", at::zeros({k, options.latent_dim()}));
 }

@@ -52,6 +52,11 @@ struct VadeOptions {
   TORCH_ARG(int64_t, clusters) = 10;
   // Smallest variance of a prior component in any latent dimension.
   TORCH_ARG(double, prior_var_floor) = 1e-4;
+  // Whether the mixture weights pi are learned (the paper) or stay where set_prior put them. A
+  // learned pi can starve a component: fewer responsibilities lower its weight, which lowers its
+  // responsibilities, until it is empty (seen on the synthetic 7-class set: 7 clusters became 3
+  // in one epoch).
+  TORCH_ARG(bool, learn_weights) = true;
 };
 
 // OK when `options` describe a VaDE: the VAE's checks, at least 2 clusters and a positive floor.

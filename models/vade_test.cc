@@ -145,6 +145,22 @@ TEST(Vade, AutoencoderLossIsTheReconstructionOfTheMean) {
   EXPECT_TRUE(at::allclose(vade->autoencoder_loss(x), expected));
 }
 
+TEST(Vade, FixedWeightsAreNotLearned) {
+  Vade vade(Tiny().learn_weights(false));
+  vade->set_prior(at::tensor({1.0f, 2.0f, 1.0f}), at::randn({3, 2}), at::ones({3, 2}));
+  const at::Tensor before = vade->prior_weights().clone();
+  const at::Tensor means_before = vade->prior_means().clone();
+  torch::optim::Adam adam(vade->parameters(), torch::optim::AdamOptions(0.1));
+  for (int step = 0; step < 5; ++step) {
+    const at::Tensor loss = vade->negative_elbo(at::rand({8, 6})).mean();
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  }
+  EXPECT_TRUE(at::equal(vade->prior_weights(), before));
+  EXPECT_FALSE(at::equal(vade->prior_means(), means_before));  // The rest is learned.
+}
+
 TEST(Vade, BadOptions) {
   EXPECT_EQ(ValidateVadeOptions(Tiny().clusters(1)).message(),
             "VaDE needs at least 2 clusters, not 1");

@@ -75,6 +75,7 @@ DEFINE_int64(clusters, 0, "Clusters; 0: the number of classes of the data.");
 DEFINE_string(likelihood, "auto", "bernoulli, gaussian, or auto (bernoulli for pixels, gaussian "
                                   "for features).");
 DEFINE_double(prior_var_floor, 1e-4, "VaDE: least variance of a prior component.");
+DEFINE_bool(learn_weights, true, "VaDE: learn the mixture weights (false: keep the start's).");
 // Optimisation.
 DEFINE_int64(pretrain_epochs, 10, "VaDE: autoencoder pretraining epochs.");
 DEFINE_string(init_autoencoder, "", "VaDE: start from this pretrained autoencoder (another run's "
@@ -295,7 +296,8 @@ absl::Status Run(const std::string& command) {
                                     .latent_dim(FLAGS_latent_dim)
                                     .likelihood(likelihood)
                                     .clusters(clusters)
-                                    .prior_var_floor(FLAGS_prior_var_floor);
+                                    .prior_var_floor(FLAGS_prior_var_floor)
+                                    .learn_weights(FLAGS_learn_weights);
     RETURN_IF_ERROR(Annotate(ValidateVadeOptions(options), "--model=vade"));
     auto vade = std::make_shared<VadeImpl>(options);
     if (!FLAGS_init_autoencoder.empty()) {
@@ -347,6 +349,7 @@ absl::Status Run(const std::string& command) {
                     {"likelihood", likelihood == VaeLikelihood::kBernoulli ? "bernoulli"
                                                                            : "gaussian"},
                     {"prior_var_floor", FLAGS_prior_var_floor},
+                    {"learn_weights", FLAGS_learn_weights},
                     {"pretrain_epochs", options.pretrain_epochs},
                     {"init_autoencoder", FLAGS_init_autoencoder},
                     {"pretrain_lr", FLAGS_pretrain_lr},
@@ -445,7 +448,8 @@ int main(int argc, char** argv) {
        {"Input", {"features", "standardize", "data", "data_root", "split", "image_size", "grey",
                   "synthetic_classes", "synthetic_count", "synthetic_difficulty", "cache_dir",
                   "fit_on_all", "workers"}},
-       {"Model", {"model", "hidden", "latent_dim", "clusters", "likelihood", "prior_var_floor"}},
+       {"Model", {"model", "hidden", "latent_dim", "clusters", "likelihood", "prior_var_floor",
+                  "learn_weights"}},
        {"Optimisation", {"pretrain_epochs", "init_autoencoder", "pretrain_lr",
                          "pretrain_batch_size", "pretrain_noise", "start", "gmm_restarts",
                          "start_select", "epochs", "anchor_epochs", "max_epochs", "lr",
