@@ -272,30 +272,35 @@ absl::Status ValidateDeepClusterOptions(const DeepClusterOptions& options) {
   return absl::OkStatus();
 }
 
-at::Tensor PredictClusters(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size) {
+namespace {
+
+// `rows_of(batch)` for every `batch_size` rows of `x`, concatenated, in eval mode without
+// gradients; the model's mode is restored.
+template <typename RowsOf>
+at::Tensor MapRows(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size,
+                   const RowsOf& rows_of) {
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> parts;
   for (int64_t begin = 0; begin < x.size(0); begin += batch_size) {
-    const int64_t size = std::min(batch_size, x.size(0) - begin);
-    parts.push_back(model.responsibilities(x.narrow(0, begin, size)).argmax(1));
+    parts.push_back(rows_of(x.narrow(0, begin, std::min(batch_size, x.size(0) - begin))));
   }
   model.train(was_training);
   return at::cat(parts);
 }
 
+}  // namespace
+
+at::Tensor PredictClusters(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size) {
+  return MapRows(model, x, batch_size, [&model](const at::Tensor& rows) {
+    return model.responsibilities(rows).argmax(1);
+  });
+}
+
 at::Tensor LatentCodes(DeepClustererImpl& model, const at::Tensor& x, int64_t batch_size) {
-  const bool was_training = model.is_training();
-  model.eval();
-  torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> parts;
-  for (int64_t begin = 0; begin < x.size(0); begin += batch_size) {
-    const int64_t size = std::min(batch_size, x.size(0) - begin);
-    parts.push_back(model.latent(x.narrow(0, begin, size)));
-  }
-  model.train(was_training);
-  return at::cat(parts);
+  return MapRows(model, x, batch_size,
+                 [&model](const at::Tensor& rows) { return model.latent(rows); });
 }
 
 absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepClustererImpl> model,
