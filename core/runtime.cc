@@ -48,4 +48,11 @@ std::string UserPath(const std::string& path) {
   return std::string(dir) + "/" + path;
 }
 
+std::string DecodedCacheDir(const std::string& flag) {
+  if (!flag.empty()) return UserPath(flag);
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/fauna/decoded";
+  return DefaultRunDir("cache");
+}
+
 }  // namespace fauna

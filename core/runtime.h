@@ -52,6 +52,10 @@ std::string DefaultRunDir(std::string_view job);
 // was typed in; absolute paths, empty ones and paths outside `bazel run` are unchanged.
 std::string UserPath(const std::string& path);
 
+// Where decoded-image caches go: `flag` (a --cache_dir the user typed, through UserPath) when set,
+// else ~/.cache/fauna/decoded, else (no HOME) DefaultRunDir("cache").
+std::string DecodedCacheDir(const std::string& flag);
+
 }  // namespace fauna
 
 #endif  // FAUNA_CORE_RUNTIME_H_

@@ -96,5 +96,18 @@ TEST(UserPath, RelativePathsAreTheTypingFoldersUnderBazelRun) {
   ::unsetenv("BUILD_WORKING_DIRECTORY");
 }
 
+TEST(DecodedCacheDir, TheFlagElseTheHomeCache) {
+  ::unsetenv("BUILD_WORKING_DIRECTORY");
+  EXPECT_EQ(DecodedCacheDir("/data/cache"), "/data/cache");
+  ::setenv("BUILD_WORKING_DIRECTORY", "/home/me/fauna", 1);
+  EXPECT_EQ(DecodedCacheDir("cache"), "/home/me/fauna/cache");
+  ::unsetenv("BUILD_WORKING_DIRECTORY");
+  const char* home = std::getenv("HOME");
+  const std::string saved = home != nullptr ? home : "";
+  ::setenv("HOME", "/home/me", 1);
+  EXPECT_EQ(DecodedCacheDir(""), "/home/me/.cache/fauna/decoded");
+  if (home != nullptr) ::setenv("HOME", saved.c_str(), 1);
+}
+
 }  // namespace
 }  // namespace fauna

@@ -106,13 +106,6 @@ std::string UserData(const std::string& data) {
   return data == "synthetic" || data == "fashion_mnist" ? data : UserPath(data);
 }
 
-std::string CacheDir() {
-  if (!FLAGS_cache_dir.empty()) return UserPath(FLAGS_cache_dir);
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/fauna/decoded";
-  return DefaultRunDir("cache");
-}
-
 // Refuses flags that cannot work together, before any work.
 absl::Status CheckFlags(bool pixels) {
   if (FLAGS_batch_size < 1) {
@@ -282,7 +275,7 @@ absl::Status Run(const std::string& command) {
   const std::optional<RunFolder>& run = plan.run;
   const std::string& out = plan.out;
   data_options.augment = "";  // Features of the images as they are.
-  data_options.cache_dir = CacheDir();
+  data_options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
   data_options.threads = runtime.threads;
 
   // The network first: a wrong layer or weights file fails before any image is decoded.

@@ -103,13 +103,6 @@ DEFINE_int32(workers, 2, "Loader threads (pixels).");
 namespace fauna {
 namespace {
 
-std::string CacheDir() {
-  if (!FLAGS_cache_dir.empty()) return UserPath(FLAGS_cache_dir);
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/fauna/decoded";
-  return DefaultRunDir("cache");
-}
-
 absl::StatusOr<std::vector<int64_t>> ParseWidths(const std::string& text) {
   std::vector<int64_t> widths;
   for (absl::string_view piece : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
@@ -154,7 +147,7 @@ absl::StatusOr<ClusterData> ReadInput(const Runtime& runtime, const Scale& scale
       FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count : scale.synthetic_count;
   options.synthetic_difficulty = FLAGS_synthetic_difficulty;
   options.normalization = "unit";  // Pixels in [0, 1], as a Bernoulli likelihood needs.
-  options.cache_dir = CacheDir();
+  options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
   options.seed = runtime.seed;
   options.threads = runtime.threads;
   ASSIGN_OR_RETURN(Dataset dataset, OpenDataset(options, ""));

@@ -95,13 +95,6 @@ DEFINE_int32(dist_timeout_s, 120, "Seconds before a lost or missing peer is an e
 namespace fauna {
 namespace {
 
-std::string CacheDir() {
-  if (!FLAGS_cache_dir.empty()) return FLAGS_cache_dir;
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/fauna/decoded";
-  return DefaultRunDir("cache");
-}
-
 // Refuses, before any work, flags that cannot work together: a model that is no classifier, an
 // option the model does not have (CreateModel's own checks, run without building it), --evaluate
 // on several processes.
@@ -197,7 +190,7 @@ absl::Status Run(const std::string& command) {
   data_options.synthetic_difficulty = FLAGS_synthetic_difficulty;
   data_options.augment = FLAGS_augment;
   data_options.normalization = FLAGS_normalization;
-  data_options.cache_dir = CacheDir();
+  data_options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
   data_options.seed = runtime.seed;
   data_options.threads = runtime.threads;
   ASSIGN_OR_RETURN(Dataset data,
