@@ -16,14 +16,16 @@ work="$(mktemp -d /tmp/fauna_vade_bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"  # Both sides: no spinning on a busy machine.
 
-bazel build -c opt //train:deep_cluster >/dev/null 2>&1
+bazel build -c opt //train:deep_cluster >"$work/build.log" 2>&1 ||
+  { cat "$work/build.log" >&2; exit 1; }
 fauna_bin="$(readlink -f bazel-bin)/train/deep_cluster"
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $threads threads; load before: $(cut -d' ' -f1 /proc/loadavg)"
 
 "$fauna_bin" --data=fashion_mnist --fit_on_all --pretrain_epochs="$pretrain" --pretrain_lr=2e-3 \
   --pretrain_batch_size=256 --start=gmm --gmm_restarts=10 --epochs="$epochs" --lr=2e-3 \
-  --batch_size=256 --max_epochs=1000 --threads="$threads" --progress=false \
-  --run_dir="$work/fauna" >/dev/null 2>"$work/fauna.log"
+  --batch_size=256 --lr_step_epochs=10 --lr_gamma=0.9 --max_epochs=1000 --threads="$threads" \
+  --progress=false --run_dir="$work/fauna" >/dev/null 2>"$work/fauna.log" ||
+  { cat "$work/fauna.log" >&2; exit 1; }
 /usr/bin/python3 bench/vade_peer.py --pretrain_epochs="$pretrain" --epochs="$epochs" \
   --batch_size=256 --lr=2e-3 --n_init=10 --threads="$threads" >"$work/peer.jsonl"
 

@@ -40,7 +40,8 @@ VadeImpl::VadeImpl(const VadeOptions& options)
 }
 
 at::Tensor VadeImpl::prior_log_var() const {
-  // The floor as a clamp: below it the gradient is zero, so a component never crosses it.
+  // The floor as a clamp: the effective variance never goes below it (nor does its gradient
+  // reach a parameter below it).
   return prior_log_var_.clamp_min(std::log(options_.prior_var_floor()));
 }
 

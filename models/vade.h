@@ -13,6 +13,8 @@
 // Departures from the reference code, each for stability: pi is softmax(pi_logits), so it stays
 // a distribution without clipping and renormalising; the prior's variances are kept at or above
 // `prior_var_floor` (a component cannot shrink onto one point and drive the loss to -infinity).
+// The floor clamps the log-variance parameter where it is used; a parameter that an Adam step
+// carries below it has no gradient there and stays at the floor.
 //
 // Training is two-stage (train/deep_cluster.h): the VAE is pretrained as an autoencoder
 // (autoencoder_loss: z = mean, reconstruction only), then set_prior() starts the mixture from a

@@ -13,6 +13,7 @@
 #include <torch/autograd.h>
 #include <torch/optim/adam.h>
 
+#include "core/atomic_file.h"
 #include "core/metrics_sink.h"
 #include "core/progress.h"
 #include "core/safetensors.h"
@@ -359,7 +360,13 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
       start_gamma = found->second;
     }
   }
-  ASSIGN_OR_RETURN(MetricsSink sink, MetricsSink::Open(options.run_dir + "/metrics.jsonl"));
+  // The metrics file holds this run's epochs only: emptied for a fresh run; on a resume, the
+  // checkpoint's history (a line written after the last checkpoint is done again).
+  const std::string metrics_path = options.run_dir + "/metrics.jsonl";
+  std::string lines;
+  for (const nlohmann::json& line : result.history) lines += ReplaceNonFinite(line).dump() + "\n";
+  RETURN_IF_ERROR(WriteFileAtomically(metrics_path, lines));
+  ASSIGN_OR_RETURN(MetricsSink sink, MetricsSink::Open(metrics_path));
   const auto save = [&]() -> absl::Status {
     return SaveCheckpoint(checkpoint_path, *model, *adam,
                           {{},

@@ -5,10 +5,11 @@
 //   1. pretrain  the VAE as an autoencoder (z = posterior mean, reconstruction only), Adam;
 //                its weights are then written to <run_dir>/autoencoder.safetensors;
 //   2. start     the mixture prior from the pretrained codes, without labels:
-//                  gmm   a diagonal GMM fitted on the codes, `gmm_restarts` restarts, the highest
-//                        log-likelihood kept (the reference code's start);
+//                  gmm   a diagonal GMM fitted on the codes, `gmm_restarts` restarts, the most
+//                        likely kept (the reference code's start) or the consensus
+//                        (`start_select`);
 //                  tsne  a 2-D t-SNE map of the codes, a full-covariance GMM on the map with
-//                        restarts (highest likelihood kept), and the prior set to each of its
+//                        restarts (selected as for gmm), and the prior set to each of its
 //                        clusters' weight, mean and variance in the code space (a manifold step
 //                        as N2D takes: clusters that are curved or touching in the code space are
 //                        separated on the map);
@@ -98,7 +99,8 @@ struct DeepClusterOptions {
   std::function<bool(const nlohmann::json& line)> keep_going;
 };
 
-// Checks the options: positive epochs counts and batch sizes, positive rates, ...
+// Checks the options: epoch counts >= 0, positive batch sizes and rates, anchor_epochs within
+// epochs, a noise level in [0, 1), an existing run_dir.
 absl::Status ValidateDeepClusterOptions(const DeepClusterOptions& options);
 
 // The rows to cluster: each part's features float32 [N, D] and labels (for scoring only).
@@ -116,7 +118,9 @@ struct DeepClusterResult {
   nlohmann::json start;
   std::string stop_reason;
   bool diverged = false;
-  int64_t resumed_after = 0;  // Epochs (both phases) done before this process; 0 for a fresh run.
+  // Lines of metrics.jsonl (epochs of both phases and the start) done before this process; 0 for
+  // a fresh run.
+  int64_t resumed_after = 0;
   double wall_seconds = 0;    // Of this process.
 };
 

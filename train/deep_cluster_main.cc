@@ -238,7 +238,8 @@ std::string LossSvg(const std::vector<nlohmann::json>& history, const std::strin
 absl::Status Run(const std::string& command) {
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
   cv::setNumThreads(1);
-  if (runtime.device.is_cuda()) {
+  // Everything runs on the CPU; --device=auto is taken to mean it even where a GPU is found.
+  if (runtime.device.is_cuda() && FLAGS_device != "auto") {
     return absl::UnimplementedError("the deep-clustering trainer runs on the CPU (--device=cpu)");
   }
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, /*gpu=*/false));
@@ -319,7 +320,8 @@ absl::Status Run(const std::string& command) {
   options.gmm_restarts = FLAGS_gmm_restarts;
   options.start_select = start_select;
   options.epochs = capped(FLAGS_epochs);
-  options.anchor_epochs = FLAGS_model == "vade" ? FLAGS_anchor_epochs : 0;
+  options.anchor_epochs =
+      FLAGS_model == "vade" ? std::min(FLAGS_anchor_epochs, options.epochs) : 0;
   options.lr = FLAGS_lr;
   options.batch_size = FLAGS_batch_size;
   options.lr_step_epochs = FLAGS_lr_step_epochs;
@@ -358,11 +360,13 @@ absl::Status Run(const std::string& command) {
                     {"lr_step_epochs", FLAGS_lr_step_epochs},
                     {"lr_gamma", FLAGS_lr_gamma}};
   RETURN_IF_ERROR(Annotate(ValidateDeepClusterOptions(options), "flags"));
-  {
-    nlohmann::json resolved = options.config;
-    resolved["threads"] = runtime.threads;
-    resolved["run_dir"] = run_dir;
-    RETURN_IF_ERROR(WriteFileAtomically(run_dir + "/config.json", resolved.dump(2) + "\n"));
+  nlohmann::json resolved = options.config;
+  resolved["threads"] = runtime.threads;
+  resolved["run_dir"] = run_dir;
+  const std::string config_path = run_dir + "/config.json";
+  // A resume checks the checkpoint's configuration first: a refused one leaves the file alone.
+  if (!FLAGS_resume) {
+    RETURN_IF_ERROR(WriteFileAtomically(config_path, resolved.dump(2) + "\n"));
   }
   std::fprintf(stderr, "%s: %s on %lld x %lld rows (%s), %lld clusters, scale %s; run folder %s\n",
                FLAGS_name.c_str(), FLAGS_model.c_str(),
@@ -371,6 +375,9 @@ absl::Status Run(const std::string& command) {
                static_cast<long long>(clusters), scale.name.c_str(), run_dir.c_str());
 
   ASSIGN_OR_RETURN(DeepClusterResult result, TrainDeepClusterer(model, data, options));
+  if (FLAGS_resume) {
+    RETURN_IF_ERROR(WriteFileAtomically(config_path, resolved.dump(2) + "\n"));
+  }
 
   // The model, the latent codes, the figures and the results.
   RETURN_IF_ERROR(SaveWeights(*model, run_dir + "/model.safetensors"));
