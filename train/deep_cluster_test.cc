@@ -87,6 +87,8 @@ TEST(DeepCluster, MetricsFileHasEveryEpoch) {
   DeepClusterOptions options = SmallOptions("metrics", 0);
   options.pretrain_epochs = 2;
   options.epochs = 2;
+  // Twice in the same folder: a fresh run starts the metrics file again.
+  ASSERT_TRUE(TrainDeepClusterer(SmallVade(), BlobData(), options).ok());
   ASSERT_TRUE(TrainDeepClusterer(SmallVade(), BlobData(), options).ok());
   absl::StatusOr<std::vector<nlohmann::json>> lines =
       ReadJsonLines(options.run_dir + "/metrics.jsonl");
