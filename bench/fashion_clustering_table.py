@@ -84,7 +84,7 @@ def baseline_runs(bin_dir, method, seeds, out, pixels, run=True):
 
 def summary(values):
     if not values:
-        return "-"
+        return "- | - | -"
     mean = statistics.mean(values)
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{mean:.4f} +- {sd:.4f} | {min(values):.4f} | {max(values):.4f}"
@@ -144,8 +144,9 @@ def main():
             values = [r[key] for r in rows if r[key] == r[key]]
             return summary(values)
         seconds = [r["seconds"] for r in rows if r["seconds"] == r["seconds"]]
+        median_seconds = f"{statistics.median(seconds):.0f}" if seconds else "-"
         lines.append(f"| {name} | {len(rows)} | {column('acc')} | {column('nmi')} | "
-                     f"{column('ari')} | {statistics.median(seconds) if seconds else 0:.0f} |")
+                     f"{column('ari')} | {median_seconds} |")
         lines.append("|  per seed: " + ", ".join(f"{r['seed']}: {r['acc']:.4f}" for r in rows) +
                      " |" + " |" * 11)
     text = "\n".join(lines) + "\n"
