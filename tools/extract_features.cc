@@ -382,8 +382,8 @@ absl::Status Run(const std::string& command) {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  std::string command;  // For extraction.json, before gflags removes the flags.
-  for (int i = 0; i < argc; ++i) command += (i > 0 ? " " : "") + std::string(argv[i]);
+  // For extraction.json, before gflags removes the flags.
+  const std::string command = fauna::CommandLine(argc, argv);
   fauna::ParseFlags(
       &argc, &argv,
       "Writes a dataset's features as <out>/{train,val,test}.safetensors; see "

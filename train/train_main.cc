@@ -353,8 +353,8 @@ absl::Status Run(const std::string& command) {
 }  // namespace fauna
 
 int main(int argc, char** argv) {
-  std::string command;  // For the results file, before gflags removes the flags.
-  for (int i = 0; i < argc; ++i) command += (i > 0 ? " " : "") + std::string(argv[i]);
+  // For the results file, before gflags removes the flags.
+  const std::string command = fauna::CommandLine(argc, argv);
   fauna::ParseFlags(
       &argc, &argv, "fauna's trainer; see train/train_main.cc and train/recipes/.",
       {{"What the run is", {"name", "run_dir", "scale", "resume", "strict", "progress"}},
