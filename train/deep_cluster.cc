@@ -377,6 +377,9 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
                             {"config", options.config}}});
   };
   bool stopped = false;  // By options.keep_going.
+  // The scores of the model as it is now, when the last thing done to it was scoring it (then the
+  // final scores are those, not another pass over every part).
+  std::optional<std::map<std::string, ClusterScores>> scores_of_model;
   const auto record = [&](const ClusterEpoch& epoch) -> absl::Status {
     const nlohmann::json line = epoch.ToJson();
     result.history.push_back(line);
@@ -439,6 +442,7 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
     adam = MakeAdam(*model, options.lr);  // Stage 3's own moments.
     ClusterEpoch line{kCluster, 0, options.lr, std::nan(""), SecondsSince(start_time), 0, {}};
     ASSIGN_OR_RETURN(line.scores, ScoreParts(*model, data, options.eval_batch_size));
+    scores_of_model = line.scores;
     RETURN_IF_ERROR(record(line));
   }
   // Stage 3: the whole model on its ELBO.
@@ -459,6 +463,7 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
         },
         absl::StrCat(anchored ? "anchored " : "cluster ", epoch, "/", options.epochs),
         options.progress);
+    scores_of_model.reset();  // The epoch's steps changed the model.
     if (!std::isfinite(loss)) {
       result.diverged = true;
       result.stop_reason = absl::StrCat("non-finite loss (", loss, ") in clustering epoch ", epoch);
@@ -467,6 +472,7 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
     done = epoch;
     ClusterEpoch line{kCluster, epoch, lr, loss, 0, SecondsSince(epoch_start), {}};
     ASSIGN_OR_RETURN(line.scores, ScoreParts(*model, data, options.eval_batch_size));
+    scores_of_model = line.scores;
     line.seconds = SecondsSince(epoch_start);
     RETURN_IF_ERROR(record(line));
   }
@@ -476,7 +482,11 @@ absl::StatusOr<DeepClusterResult> TrainDeepClusterer(std::shared_ptr<DeepCluster
     result.stop_reason = absl::StrCat("completed ", pretrain_epochs, " pretraining and ",
                                       options.epochs, " clustering epochs");
   }
-  ASSIGN_OR_RETURN(result.final_scores, ScoreParts(*model, data, options.eval_batch_size));
+  if (scores_of_model.has_value()) {
+    result.final_scores = *std::move(scores_of_model);
+  } else {
+    ASSIGN_OR_RETURN(result.final_scores, ScoreParts(*model, data, options.eval_batch_size));
+  }
   result.wall_seconds = SecondsSince(started);
   return result;
 }
