@@ -195,11 +195,11 @@ std::string ScoreCurvesSvg(const std::vector<nlohmann::json>& history, const std
   chart.y_max = 1;
   chart.integer_x = true;
   for (const char* part : {"train", "val"}) {
-    for (const char* score : {"acc", "nmi", "ari"}) {
+    for (const auto& [score, score_name] : {std::pair<const char*, const char*>{"acc", "ACC"},
+                                            {"nmi", "NMI"},
+                                            {"ari", "ARI"}}) {
       Series series;
-      series.name = absl::StrCat(part, " ", score == std::string("acc") ? "ACC"
-                                            : score == std::string("nmi") ? "NMI"
-                                                                          : "ARI");
+      series.name = absl::StrCat(part, " ", score_name);
       const std::string key = absl::StrCat(part, "_", score);
       for (const nlohmann::json& line : history) {
         if (line.value("phase", "") != "cluster" || !line.contains(key)) continue;
