@@ -217,7 +217,7 @@ void ParseFlags(int* argc, char*** argv, const std::string& usage,
   gflags::HandleCommandLineHelpFlags();
 }
 
-std::string CommandLine(int argc, char** argv) {
+std::string JoinArgv(int argc, char** argv) {
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i > 0 ? " " : "") + std::string(argv[i]);
   return command;

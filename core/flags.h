@@ -37,7 +37,7 @@ void ParseFlags(int* argc, char*** argv, const std::string& usage,
 
 // The command line as typed, argv joined by spaces: for a results file, taken before ParseFlags
 // removes the flags.
-std::string CommandLine(int argc, char** argv);
+std::string JoinArgv(int argc, char** argv);
 
 // Whether a flag defined in `filename` (gflags' CommandLineFlagInfo::filename, the __FILE__ of its
 // DEFINE_*) is fauna's. Bazel compiles the workspace's files as "core/runtime.cc",

@@ -39,12 +39,12 @@ gflags::CommandLineFlagInfo SetFlag(gflags::CommandLineFlagInfo flag, std::strin
   return flag;
 }
 
-TEST(CommandLineTest, JoinsTheArgumentsWithSpaces) {
+TEST(JoinArgvTest, JoinsTheArgumentsWithSpaces) {
   char a0[] = "bin/train", a1[] = "--lr=1e-3", a2[] = "--name=x";
   char* argv[] = {a0, a1, a2};
-  EXPECT_EQ(CommandLine(3, argv), "bin/train --lr=1e-3 --name=x");
-  EXPECT_EQ(CommandLine(1, argv), "bin/train");
-  EXPECT_EQ(CommandLine(0, argv), "");
+  EXPECT_EQ(JoinArgv(3, argv), "bin/train --lr=1e-3 --name=x");
+  EXPECT_EQ(JoinArgv(1, argv), "bin/train");
+  EXPECT_EQ(JoinArgv(0, argv), "");
 }
 
 TEST(IsProjectFlagFileTest, WorkspaceFilesAreTheProjects) {

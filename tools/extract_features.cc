@@ -383,7 +383,7 @@ absl::Status Run(const std::string& command) {
 
 int main(int argc, char** argv) {
   // For extraction.json, before gflags removes the flags.
-  const std::string command = fauna::CommandLine(argc, argv);
+  const std::string command = fauna::JoinArgv(argc, argv);
   fauna::ParseFlags(
       &argc, &argv,
       "Writes a dataset's features as <out>/{train,val,test}.safetensors; see "

@@ -441,7 +441,7 @@ absl::Status Run(const std::string& command) {
 
 int main(int argc, char** argv) {
   // For the results file, before gflags removes the flags.
-  const std::string command = fauna::CommandLine(argc, argv);
+  const std::string command = fauna::JoinArgv(argc, argv);
   fauna::ParseFlags(
       &argc, &argv, "fauna's deep-clustering trainer; see train/deep_cluster_main.cc.",
       {{"What the run is", {"name", "run_dir", "scale", "resume", "progress"}},
