@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include "core/device.h"
 #include "core/seed.h"
@@ -53,6 +55,25 @@ std::string DecodedCacheDir(const std::string& flag) {
   const char* home = std::getenv("HOME");
   if (home != nullptr && *home != '\0') return std::string(home) + "/.cache/fauna/decoded";
   return DefaultRunDir("cache");
+}
+
+std::string RunfilesDir(const char* argv0) {
+  for (const char* name : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  std::error_code error;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error && std::filesystem::is_directory(exe.string() + ".runfiles", error)) {
+    return exe.string() + ".runfiles";
+  }
+  const std::string beside = std::string(argv0) + ".runfiles";
+  if (std::filesystem::is_directory(beside, error)) return beside;
+  return "";
+}
+
+std::string RunfilePath(const std::string& runfiles, const std::string& path) {
+  return runfiles.empty() ? path : runfiles + "/fauna/" + path;
 }
 
 }  // namespace fauna

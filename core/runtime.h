@@ -56,6 +56,15 @@ std::string UserPath(const std::string& path);
 // else ~/.cache/fauna/decoded, else (no HOME) DefaultRunDir("cache").
 std::string DecodedCacheDir(const std::string& flag);
 
+// The runfiles folder of the running binary: $RUNFILES_DIR or $TEST_SRCDIR when set (bazel test),
+// else <binary>.runfiles beside the binary (bazel run, a Bazel action's tool, or bazel-bin/...
+// run directly); "" when there is none.
+std::string RunfilesDir(const char* argv0);
+
+// `path` (relative to the workspace, e.g. "train/recipes") inside `runfiles`; `path` itself,
+// relative to the current folder, when `runfiles` is "".
+std::string RunfilePath(const std::string& runfiles, const std::string& path);
+
 }  // namespace fauna
 
 #endif  // FAUNA_CORE_RUNTIME_H_

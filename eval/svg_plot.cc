@@ -951,6 +951,121 @@ std::string ScatterPlotSvg(const ScatterPlot& plot) {
   return svg + "</svg>\n";
 }
 
+std::string BarChartSvg(const BarChart& chart) {
+  constexpr double kBar = 14;       // One bar's thickness.
+  constexpr double kRowGap = 10;    // Between rows.
+  constexpr double kHeader = 40;    // Title.
+  constexpr double kLegend = 24;    // Legend line under the title.
+  constexpr double kAxis = 46;      // Ticks and the value label under the bars.
+  const size_t rows = chart.categories.size();
+  const size_t groups = chart.groups.size();
+  const auto value = [&](size_t g, size_t c) {
+    return g < chart.values.size() && c < chart.values[g].size()
+               ? chart.values[g][c]
+               : std::numeric_limits<double>::quiet_NaN();
+  };
+  const auto error = [&](size_t g, size_t c) {
+    const double e = g < chart.errors.size() && c < chart.errors[g].size() ? chart.errors[g][c]
+                                                                            : 0;
+    return std::isfinite(e) ? std::fabs(e) : 0.0;
+  };
+  double lo = 0;
+  double hi = 0;
+  bool any = false;
+  for (size_t g = 0; g < groups; ++g) {
+    for (size_t c = 0; c < rows; ++c) {
+      const double v = value(g, c);
+      if (!std::isfinite(v)) continue;
+      any = true;
+      lo = std::min(lo, v - error(g, c));
+      hi = std::max(hi, v + error(g, c));
+    }
+  }
+  if (chart.value_min.has_value()) lo = *chart.value_min;
+  if (chart.value_max.has_value()) hi = *chart.value_max;
+  if (!(hi > lo)) hi = lo + 1;
+  const std::vector<double> ticks = NiceTicks(lo, hi, 7);
+  if (!ticks.empty()) {
+    if (!chart.value_min.has_value()) lo = ticks.front();
+    if (!chart.value_max.has_value()) hi = ticks.back();
+  }
+
+  double label_width = 60;
+  for (size_t c = 0; c < rows; ++c) {
+    label_width = std::max(label_width, TextWidth(chart.categories[c], kTickFont) + 24);
+  }
+  const double width = std::max<double>(chart.width, label_width + 240);
+  const double row_height = static_cast<double>(std::max<size_t>(groups, 1)) * kBar + kRowGap;
+  const double plot_top = kHeader + kLegend;
+  const double plot_height = std::max(1.0, static_cast<double>(rows)) * row_height;
+  const double height = plot_top + plot_height + kAxis;
+  const double left = label_width;
+  const double right = width - 70;  // Room for the last bar's value.
+  const auto px = [&](double v) {
+    return left + (std::clamp(v, lo, hi) - lo) / (hi - lo) * (right - left);
+  };
+
+  std::string svg = OpenSvg(width, height);
+  svg += Text(width / 2, 24, chart.title, kTitleFont, "middle", "font-weight=\"bold\"");
+  // Legend: a swatch and a name per group, centred.
+  double legend_width = 0;
+  for (const std::string& name : chart.groups) legend_width += TextWidth(name, kLegendFont) + 34;
+  double x = (width - legend_width) / 2;
+  for (size_t g = 0; g < groups; ++g) {
+    const std::string colour = kPalette[g % kPaletteSize];
+    svg += "<rect x=\"" + Num(x) + "\" y=\"" + Num(kHeader + 2) + "\" width=\"12\" height=\"12\" " +
+           "fill=\"" + colour + "\"/>\n";
+    svg += Text(x + 16, kHeader + 12, chart.groups[g], kLegendFont, "start");
+    x += TextWidth(chart.groups[g], kLegendFont) + 34;
+  }
+  // Grid lines and ticks.
+  for (double tick : ticks) {
+    if (tick < lo - 1e-12 || tick > hi + 1e-12) continue;
+    const double tx = px(tick);
+    svg += Line(tx, plot_top, tx, plot_top + plot_height, "#dddddd", 1);
+    svg += Text(tx, plot_top + plot_height + 16, FormatTick(tick, ticks.size() > 1
+                                                                      ? ticks[1] - ticks[0]
+                                                                      : 1),
+                kTickFont, "middle");
+  }
+  svg += Line(left, plot_top, left, plot_top + plot_height, "#333333", 1);
+  svg += Line(left, plot_top + plot_height, right, plot_top + plot_height, "#333333", 1);
+  svg += Text((left + right) / 2, plot_top + plot_height + 36, chart.value_label, kLabelFont,
+              "middle");
+  if (!any) {
+    svg += Text((left + right) / 2, plot_top + plot_height / 2, "no data", kLabelFont, "middle",
+                "fill=\"#888888\"");
+  }
+  for (size_t c = 0; c < rows; ++c) {
+    const double top = plot_top + static_cast<double>(c) * row_height + kRowGap / 2;
+    const bool best = c < chart.highlight.size() && chart.highlight[c];
+    const std::string label = (best ? "\xE2\x98\x85 " : "") + chart.categories[c];
+    svg += Text(left - 8, top + row_height / 2 - kRowGap / 2 + 4, label, kTickFont, "end",
+                best ? "font-weight=\"bold\"" : "");
+    for (size_t g = 0; g < groups; ++g) {
+      const double y = top + static_cast<double>(g) * kBar;
+      const double v = value(g, c);
+      if (!std::isfinite(v)) {
+        svg += Text(left + 4, y + kBar - 3, "n/a", kTickFont - 1, "start", "fill=\"#888888\"");
+        continue;
+      }
+      const double x0 = px(std::max(lo, std::min(0.0, hi)));
+      const double x1 = px(v);
+      svg += "<rect x=\"" + Num(std::min(x0, x1)) + "\" y=\"" + Num(y + 1) + "\" width=\"" +
+             Num(std::fabs(x1 - x0)) + "\" height=\"" + Num(kBar - 2) + "\" fill=\"" +
+             kPalette[g % kPaletteSize] + "\"/>\n";
+      const double e = error(g, c);
+      if (e > 0) {
+        svg += Line(px(v - e), y + kBar / 2, px(v + e), y + kBar / 2, "#222222", 1.2);
+      }
+      char text[32];
+      std::snprintf(text, sizeof(text), "%.4g", v);
+      svg += Text(std::max(x0, x1) + 4, y + kBar - 3, text, kTickFont - 1, "start");
+    }
+  }
+  return svg + "</svg>\n";
+}
+
 absl::Status WriteSvg(const std::string& path, const std::string& svg) {
   return WriteFileAtomically(path, svg);
 }

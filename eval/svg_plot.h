@@ -159,6 +159,32 @@ std::string ScatterColour(size_t index);
 //   RETURN_IF_ERROR(WriteSvg(out + "/tsne.svg", ScatterPlotSvg(plot)));
 std::string ScatterPlotSvg(const ScatterPlot& plot);
 
+// Grouped horizontal bars: one row per category (a table's cell), one bar per group in it (fauna's
+// number, the study's), for numbers that are compared rather than followed over time.
+struct BarChart {
+  std::string title;
+  std::string value_label;
+  // One row of bars each, top to bottom.
+  std::vector<std::string> categories;
+  // One bar per group in every row, coloured from the palette and named in the legend.
+  std::vector<std::string> groups;
+  // values[g][c]: group g's bar in row c. NaN or infinite: no bar, "n/a" written in its place.
+  std::vector<std::vector<double>> values;
+  // Optional error[g][c] (a standard deviation): a whisker from value - error to value + error.
+  std::vector<std::vector<double>> errors;
+  // Rows whose label is drawn bold with a marker (the best cell); may be shorter than categories.
+  std::vector<bool> highlight;
+  // Fixed ends of the value axis; an end not given follows the data (0 is always shown).
+  std::optional<double> value_min;
+  std::optional<double> value_max;
+  int width = 760;
+};
+
+// `chart` as an SVG document: category labels on the left, the value axis with 1-2-5 ticks and
+// grid lines at the bottom, each bar's value written at its end, a legend at the top. It never
+// fails: missing values draw "n/a", a chart without finite values draws its frame and "no data".
+std::string BarChartSvg(const BarChart& chart);
+
 // Writes `svg` to `path` atomically (core/atomic_file.h).
 absl::Status WriteSvg(const std::string& path, const std::string& svg);
 

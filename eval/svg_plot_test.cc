@@ -1007,5 +1007,73 @@ TEST(WriteSvg, PythonsXmlParserReadsEveryKindOfFigure) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << command;
 }
 
+// ---------------------------------------------------------------------------------------------
+// BarChartSvg
+
+// The widths of the bars (the rects after the white background and the legend swatches).
+std::vector<double> BarWidths(const std::string& svg) {
+  std::vector<double> widths;
+  const std::regex re("<rect x=\"[^\"]*\" y=\"[^\"]*\" width=\"([^\"]*)\" height=\"12\"");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator();
+       ++it) {
+    widths.push_back(std::stod((*it)[1]));
+  }
+  return widths;
+}
+
+TEST(BarChartSvg, OneBarPerFiniteValueLongerForLargerValues) {
+  BarChart chart;
+  chart.title = "VGG16 test accuracy";
+  chart.value_label = "test accuracy";
+  chart.categories = {"without transfer", "with transfer", "best <&>"};
+  chart.groups = {"fauna", "study"};
+  chart.values = {{0.35, 0.6, 0.8}, {0.351, std::nan(""), 0.983}};
+  chart.errors = {{0.01, 0.02, 0.0}, {}};
+  chart.highlight = {false, false, true};
+  chart.value_min = 0;
+  chart.value_max = 1;
+  const std::string svg = BarChartSvg(chart);
+  ExpectGoodSvg(svg);
+  KeepExample("bar_chart.svg", svg);
+  // 5 finite bars of height 12 (legend swatches are 12 x 12 too: 2 of them).
+  const std::vector<double> widths = BarWidths(svg);
+  ASSERT_EQ(widths.size(), 7u);
+  // Swatches, then row by row: 0.35, 0.351, 0.6, (n/a), 0.8, 0.983; lengths proportional.
+  EXPECT_EQ(widths[0], 12);
+  EXPECT_EQ(widths[1], 12);
+  EXPECT_NEAR(widths[4] / widths[2], 0.6 / 0.35, 0.01);
+  EXPECT_NEAR(widths[6] / widths[5], 0.983 / 0.8, 0.01);
+  EXPECT_THAT(svg, HasSubstr("n/a"));
+  EXPECT_THAT(svg, HasSubstr("best &lt;&amp;&gt;"));
+  EXPECT_THAT(svg, HasSubstr("font-weight=\"bold\""));
+}
+
+TEST(BarChartSvg, EmptyChartSaysNoData) {
+  BarChart chart;
+  chart.title = "nothing";
+  const std::string svg = BarChartSvg(chart);
+  ExpectGoodSvg(svg);
+  EXPECT_THAT(svg, HasSubstr("no data"));
+  BarChart all_nan;
+  all_nan.categories = {"a"};
+  all_nan.groups = {"fauna"};
+  all_nan.values = {{std::nan("")}};
+  const std::string nan_svg = BarChartSvg(all_nan);
+  ExpectGoodSvg(nan_svg);
+  EXPECT_THAT(nan_svg, HasSubstr("no data"));
+}
+
+TEST(BarChartSvg, NegativeValuesGrowLeftFromZero) {
+  BarChart chart;
+  chart.categories = {"a", "b"};
+  chart.groups = {"delta"};
+  chart.values = {{-0.5, 1.0}};
+  const std::string svg = BarChartSvg(chart);
+  ExpectGoodSvg(svg);
+  const std::vector<double> widths = BarWidths(svg);
+  ASSERT_EQ(widths.size(), 3u);
+  EXPECT_NEAR(widths[1] * 2, widths[2], 1.0);
+}
+
 }  // namespace
 }  // namespace fauna

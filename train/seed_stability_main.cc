@@ -74,7 +74,6 @@ DEFINE_string(final, "test.acc,test.nmi,test.ari",
 namespace fauna {
 namespace {
 
-constexpr const char* kWorkspace = "fauna";
 // The default trainer, relative to the workspace in the runfiles, and its target.
 constexpr const char* kDefaultTrainer = "train/deep_cluster";
 constexpr const char* kDefaultTrainerTarget = "//train:deep_cluster";
@@ -92,29 +91,6 @@ struct CommandLine {
 bool Exists(const std::string& path) {
   std::error_code error;
   return std::filesystem::exists(path, error);
-}
-
-// The runfiles folder of this binary: $RUNFILES_DIR or $TEST_SRCDIR when set (bazel test), else
-// <binary>.runfiles beside the binary (bazel run, or bazel-bin/... run directly); "" when none.
-std::string RunfilesDir(const char* argv0) {
-  for (const char* name : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && *value != '\0') return value;
-  }
-  std::error_code error;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error && std::filesystem::is_directory(exe.string() + ".runfiles", error)) {
-    return exe.string() + ".runfiles";
-  }
-  const std::string beside = std::string(argv0) + ".runfiles";
-  if (std::filesystem::is_directory(beside, error)) return beside;
-  return "";
-}
-
-// `path` (relative to the workspace) in the runfiles; relative to the current folder without
-// runfiles.
-std::string RunfilePath(const std::string& runfiles, const std::string& path) {
-  return runfiles.empty() ? path : runfiles + "/" + kWorkspace + "/" + path;
 }
 
 // The names of the recipes in `folder` (name.flags), for an error message.

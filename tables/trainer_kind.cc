@@ -1,0 +1,53 @@
+#include "tables/trainer_kind.h"
+
+#include "absl/status/status.h"
+
+namespace fauna {
+
+const std::vector<TrainerKind>& TrainerKinds() {
+  static const std::vector<TrainerKind> kinds = [] {
+    std::vector<TrainerKind> all;
+    TrainerKind train;
+    train.name = "train";
+    train.runfile = "train/train";
+    train.target = "//train:train";
+    train.dir_args = {"--run_dir={dir}"};
+    train.checkpoint_file = "checkpoint.pt";
+    all.push_back(train);
+
+    TrainerKind deep_cluster = train;
+    deep_cluster.name = "deep_cluster";
+    deep_cluster.runfile = "train/deep_cluster";
+    deep_cluster.target = "//train:deep_cluster";
+    all.push_back(deep_cluster);
+
+    TrainerKind extract;
+    extract.name = "extract_features";
+    extract.runfile = "tools/extract_features";
+    extract.target = "//tools:extract_features";
+    extract.dir_args = {"--out={dir}"};
+    extract.done_file = "extraction.json";
+    all.push_back(extract);
+
+    TrainerKind svm;
+    svm.name = "svm_grid";
+    svm.runfile = "models/heads/svm_grid";
+    svm.target = "//models/heads:svm_grid";
+    svm.dir_args = {"--out={dir}/results.json"};
+    svm.takes_scale = false;
+    all.push_back(svm);
+    return all;
+  }();
+  return kinds;
+}
+
+absl::StatusOr<TrainerKind> FindTrainerKind(const std::string& name) {
+  std::string names;
+  for (const TrainerKind& kind : TrainerKinds()) {
+    if (kind.name == name) return kind;
+    names += (names.empty() ? "" : ", ") + kind.name;
+  }
+  return absl::NotFoundError("no trainer \"" + name + "\" (known: " + names + ")");
+}
+
+}  // namespace fauna
