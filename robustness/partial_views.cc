@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<ViewResult>> CheckViews(const std::vector<ViewKind>& 
     }
     ViewResult result;
     result.view = view;
-    result.canonical_spec = pipeline->spec();
+    result.canonical_spec = pipeline->empty() ? "" : pipeline->spec();
     checked.push_back(std::move(result));
   }
   if (!has_whole) checked.insert(checked.begin(), ViewResult{{kWholeView, ""}, "", {}, 0});
