@@ -30,6 +30,7 @@ namespace fauna {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string& Tool() {
   static std::string* const tool = new std::string();
@@ -114,7 +115,9 @@ TEST(ClassifyImages, AFileGivesTheTensorAndLogitsOfTheRunsEvaluation) {
   ASSERT_TRUE(data.ok()) << data.status();
   const DataPart& test = data->test;
   ASSERT_EQ(static_cast<int64_t>(test.paths.size()), test.size);
-  absl::StatusOr<Classifier> classifier = LoadClassifier({FolderRun()});
+  ClassifierOptions options;
+  options.run = FolderRun();
+  absl::StatusOr<Classifier> classifier = LoadClassifier(options);
   ASSERT_TRUE(classifier.ok()) << classifier.status();
   EXPECT_EQ(classifier->image_size, 32);
   EXPECT_EQ(classifier->class_names, run->class_names);
@@ -145,7 +148,9 @@ TEST(ClassifyImages, AFileGivesTheTensorAndLogitsOfTheRunsEvaluation) {
     double sum = 0;
     for (size_t r = 0; r < prediction.probabilities.size(); ++r) {
       sum += prediction.probabilities[r];
-      if (r > 0) EXPECT_GE(prediction.probabilities[r - 1], prediction.probabilities[r]);
+      if (r > 0) {
+        EXPECT_GE(prediction.probabilities[r - 1], prediction.probabilities[r]);
+      }
     }
     EXPECT_NEAR(sum, 1.0, 1e-9);  // All three classes: the whole softmax.
   }
