@@ -93,8 +93,13 @@ int64_t Correct(const ConfusionMatrix& matrix) {
   return correct;
 }
 
+// The share of images named right; NaN without images.
+double Accuracy(const ConfusionMatrix& matrix) {
+  return matrix.total() > 0 ? matrix.accuracy() : std::numeric_limits<double>::quiet_NaN();
+}
+
 json Summary(const ConfusionMatrix& matrix) {
-  return {{"acc", matrix.total() > 0 ? matrix.accuracy() : std::numeric_limits<double>::quiet_NaN()},
+  return {{"acc", Accuracy(matrix)},
           {"correct", Correct(matrix)},
           {"count", matrix.total()},
           {"per_class", PerClass(matrix)}};
@@ -287,7 +292,7 @@ std::string PartialViewsMarkdown(const PartialViewsResult& result) {
           " / " + std::to_string(matrix.total()) + " |\n";
   }
   md += "| **all partial views pooled** | | " +
-        Fixed(result.partial.total() > 0 ? result.partial.accuracy() : std::numeric_limits<double>::quiet_NaN(), 4) + " | " +
+        Fixed(Accuracy(result.partial), 4) + " | " +
         std::to_string(Correct(result.partial)) + " / " + std::to_string(result.partial.total()) +
         " |\n";
   md += "| *study, Model 4: whole animals* | 11 real images | " +
@@ -325,8 +330,8 @@ Heatmap PartialViewsHeatmap(const PartialViewsResult& result) {
   char subtitle[160];
   std::snprintf(subtitle, sizeof(subtitle),
                 "whole %s, all partial views pooled %s (study's Model 4: 11/11, 7/11)",
-                Fixed(result.whole.total() > 0 ? result.whole.accuracy() : std::numeric_limits<double>::quiet_NaN(), 3).c_str(),
-                Fixed(result.partial.total() > 0 ? result.partial.accuracy() : std::numeric_limits<double>::quiet_NaN(), 3).c_str());
+                Fixed(Accuracy(result.whole), 3).c_str(),
+                Fixed(Accuracy(result.partial), 3).c_str());
   map.subtitle = subtitle;
   map.row_names = result.class_names;
   map.row_names.push_back("all classes");
