@@ -279,6 +279,9 @@ absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
   ASSIGN_OR_RETURN(std::vector<double> fractions, ParseSplitFractions(options.split));
   auto augment = std::make_shared<Pipeline>();
   ASSIGN_OR_RETURN(*augment, Pipeline::Parse(options.augment));
+  absl::StatusOr<Pipeline> eval_pipeline = Pipeline::Parse(options.eval_augment);
+  if (!eval_pipeline.ok()) return Annotate(eval_pipeline.status(), "eval_augment");
+  const auto eval_augment = std::make_shared<const Pipeline>(*std::move(eval_pipeline));
   Normalization normalization = kImageNetNormalization;
   if (options.normalization == "unit") {
     normalization = kUnitNormalization;
@@ -296,6 +299,7 @@ absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
                                 {"augment", augment->spec()},
                                 {"normalization", options.normalization},
                                 {"manifest", nullptr}};
+  if (!eval_augment->empty()) description["eval_augment"] = eval_augment->spec();
   if (items.kind == "synthetic") {
     description["synthetic"] = {{"classes", options.synthetic_classes},
                                 {"count", options.synthetic_count},
@@ -316,13 +320,12 @@ absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
   data.class_names = items.all->class_names();
   const std::string prefix = options.cache_dir + "/" + CacheTag(options, items.kind);
   nlohmann::json caches = nlohmann::json::array();
-  const auto no_augment = std::make_shared<const Pipeline>();  // Val and test.
   ASSIGN_OR_RETURN(data.train, MakePart(items.all, items.parts[0], prefix + "-train.fdc", options,
                                         augment, normalization, items.files, caches));
   ASSIGN_OR_RETURN(data.val, MakePart(items.all, items.parts[1], prefix + "-val.fdc", options,
-                                      no_augment, normalization, items.files, caches));
+                                      eval_augment, normalization, items.files, caches));
   ASSIGN_OR_RETURN(data.test, MakePart(items.all, items.parts[2], prefix + "-test.fdc", options,
-                                       no_augment, normalization, items.files, caches));
+                                       eval_augment, normalization, items.files, caches));
   description["classes"] = data.class_names;
   description["sizes"] = {{"train", data.train.size}, {"val", data.val.size},
                           {"test", data.test.size}};

@@ -38,6 +38,12 @@ struct DatasetOptions {
   double synthetic_difficulty = 0.5;
   // Augmentation of training images, a Pipeline spec ("hflip, rotate(degrees=15)"); "" for none.
   std::string augment = "";
+  // A Pipeline spec applied to the val and test items ("" for none, the default): a view of the
+  // images to evaluate on, such as "partial(region=left, keep=0.5)" for the partial-image test.
+  // Item i's draws come from (seed, epoch, i), as training augmentation's. The training part
+  // keeps `augment`. In the description (as "eval_augment") only when set, so runs without it
+  // describe their data as before.
+  std::string eval_augment = "";
   // "imagenet" (the studies' mean/std) or "unit" (pixels / 255 only).
   std::string normalization = "imagenet";
   // Where decoded caches live (made when missing).
@@ -71,8 +77,9 @@ struct Dataset {
 
 // Opens the data, splits it (stratified, seeded), writes the split as a `path,label,split`
 // manifest to `manifest_path` when the items are files and the path is not empty (so
-// `--data=<that manifest>` repeats the run exactly), and builds or reuses the decoded caches. Errors: an unknown or missing dataset,
-// a bad split or augmentation spec, an empty part, a dataset with fewer than two classes.
+// `--data=<that manifest>` repeats the run exactly), and builds or reuses the decoded caches.
+// Errors: an unknown or missing dataset, a bad split, augmentation or eval_augment spec, an empty
+// part, a dataset with fewer than two classes.
 //
 // Example:
 //   ASSIGN_OR_RETURN(Dataset data, OpenDataset(options, run_dir + "/split.csv"));

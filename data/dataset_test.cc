@@ -82,6 +82,39 @@ TEST(Dataset, AugmentationDependsOnEpochAndIndexOnly) {
   EXPECT_TRUE(Make(data->val, 0, 1)->image.equal(Make(data->val, 0, 2)->image));
 }
 
+TEST(Dataset, EvalAugmentViewsValAndTestOnlyWithDrawsFromSeedAndIndex) {
+  DatasetOptions options = SmallSynthetic("cache_eval");
+  options.augment = "hflip";
+  absl::StatusOr<Dataset> plain = OpenDataset(options, "");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->description.contains("eval_augment"));  // Unset: described as before.
+  options.eval_augment = "partial(region=window, keep=0.25)";
+  absl::StatusOr<Dataset> viewed = OpenDataset(options, "");
+  ASSERT_TRUE(viewed.ok()) << viewed.status();
+  EXPECT_EQ(viewed->description["eval_augment"],
+            "partial(region=window, keep=0.25, resize_back=true)");
+  EXPECT_EQ(viewed->val.image_shape, (std::vector<int64_t>{3, 32, 32}));  // Resized back.
+  // Training items keep `augment` only.
+  EXPECT_TRUE(Make(viewed->train, 2, 1)->image.equal(Make(plain->train, 2, 1)->image));
+  for (const auto& [viewed_part, plain_part] :
+       {std::pair{&viewed->val, &plain->val}, std::pair{&viewed->test, &plain->test}}) {
+    for (int64_t i = 0; i < viewed_part->size; ++i) {
+      const at::Tensor view = Make(*viewed_part, i, 0)->image;
+      EXPECT_FALSE(view.equal(Make(*plain_part, i, 0)->image)) << i;
+      EXPECT_TRUE(view.equal(Make(*viewed_part, i, 0)->image)) << i;  // Same (seed, index).
+      EXPECT_EQ(Make(*viewed_part, i, 0)->label, plain_part->labels[static_cast<size_t>(i)]);
+    }
+  }
+  // Another epoch draws other windows.
+  EXPECT_FALSE(Make(viewed->test, 0, 0)->image.equal(Make(viewed->test, 0, 1)->image));
+
+  options.eval_augment = "partial(region=nowhere)";
+  const absl::Status bad = OpenDataset(options, "").status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("eval_augment"));
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("nowhere"));
+}
+
 // Writes an AFHQ-like tree root/{train,val}/{cat,dog,wild}/*.png from the synthetic set.
 void WriteAfhq(const std::string& root, int per_split) {
   auto source = SyntheticSource::Open({/*num_classes=*/3, /*count=*/per_split * 2,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -779,6 +780,122 @@ std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string&
   const double bar_label_x = bar_x + 50;
   const double bar_label_y = top + bar_height / 2;
   svg += Text(bar_label_x, bar_label_y, "share of true class", kTickFont, "middle",
+              "transform=\"rotate(90 " + Num(bar_label_x) + " " + Num(bar_label_y) + ")\"");
+  return svg + "</svg>\n";
+}
+
+std::string HeatmapSvg(const Heatmap& heatmap) {
+  const size_t rows = heatmap.row_names.size();
+  const size_t columns = heatmap.column_names.size();
+  const double cell = std::clamp(
+      560.0 / static_cast<double>(std::max<size_t>(std::max(rows, columns), 1)), 16.0, 64.0);
+  const double name_font = std::min(12.0, std::max(8.0, cell * 0.7));
+  const double value_font = std::clamp(cell * 0.28, 6.0, 13.0);
+  double row_width = 0;
+  for (const std::string& name : heatmap.row_names) {
+    row_width = std::max(row_width, TextWidth(name, name_font));
+  }
+  double column_width = 0;
+  for (const std::string& name : heatmap.column_names) {
+    column_width = std::max(column_width, TextWidth(name, name_font));
+  }
+  // Column names as ConfusionMatrixSvg lays them out.
+  const bool rotate = column_width > cell - 4;
+  const bool upright = rotate && cell < 1.7 * name_font;
+
+  const double left = 40 + row_width + 10;  // row label, names, gap
+  const double top = heatmap.subtitle.empty() ? (heatmap.title.empty() ? 24 : 46) : 66;
+  const double grid_width = cell * static_cast<double>(columns);
+  const double grid_height = cell * static_cast<double>(rows);
+  const double below = (upright  ? column_width + 12
+                        : rotate ? column_width * 0.71 + 16
+                                 : name_font + 12) +
+                       30;
+  const double width = left + std::max(grid_width, 200.0) + 100;  // colour bar on the right
+  const double height = top + std::max(grid_height, 60.0) + below;
+
+  std::string svg = OpenSvg(width, height);
+  const double centre = left + std::max(grid_width, 200.0) / 2;
+  if (!heatmap.title.empty()) {
+    svg += Text(centre, 24, heatmap.title, kTitleFont, "middle", "font-weight=\"bold\"");
+  }
+  if (!heatmap.subtitle.empty()) {
+    svg += Text(centre, top - 14, heatmap.subtitle, kLegendFont, "middle", "fill=\"#444444\"");
+  }
+  if (rows == 0 || columns == 0) {
+    svg += Text(centre, top + 30, "no data", kLabelFont, "middle", "fill=\"#888888\"");
+    return svg + "</svg>\n";
+  }
+
+  svg += "<g class=\"cells\">\n";
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < columns; ++c) {
+      const size_t k = r * columns + c;
+      const double value = k < heatmap.values.size() ? heatmap.values[k]
+                                                     : std::numeric_limits<double>::quiet_NaN();
+      const bool known = std::isfinite(value);
+      const double x = left + cell * static_cast<double>(c);
+      const double y = top + cell * static_cast<double>(r);
+      char text[32] = "-";
+      if (known) std::snprintf(text, sizeof(text), "%.2f", value);
+      const double shade = known ? std::clamp(value, 0.0, 1.0) : 0.0;
+      svg += "<rect class=\"cell\" x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" width=\"" +
+             Num(cell) + "\" height=\"" + Num(cell) + "\" fill=\"" +
+             (known ? HeatColour(shade) : std::string("#e0e0e0")) +
+             "\" stroke=\"white\" stroke-width=\"0.5\"><title>" +
+             Escape(heatmap.row_names[r] + ", " + heatmap.column_names[c] + ": " +
+                    (known ? std::string(text) : "no value")) +
+             "</title></rect>\n";
+      svg += Text(x + cell / 2, y + cell / 2 + value_font * 0.35, text, value_font, "middle",
+                  std::string("fill=\"") + (shade > 0.55 ? "white" : "#222222") + "\"");
+    }
+  }
+  svg += "</g>\n<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" +
+         Num(grid_width) + "\" height=\"" + Num(grid_height) +
+         "\" fill=\"none\" stroke=\"#444444\"/>\n";
+
+  for (size_t r = 0; r < rows; ++r) {
+    const double middle = cell * (static_cast<double>(r) + 0.5);
+    svg += Text(left - 6, top + middle + name_font * 0.35, heatmap.row_names[r], name_font, "end");
+  }
+  for (size_t c = 0; c < columns; ++c) {
+    const std::string& name = heatmap.column_names[c];
+    const double middle = cell * (static_cast<double>(c) + 0.5);
+    const double x = left + middle + name_font * 0.3;
+    if (upright) {
+      const double y = top + grid_height + 6;
+      svg += Text(x, y, name, name_font, "end",
+                  "transform=\"rotate(-90 " + Num(x) + " " + Num(y) + ")\"");
+    } else if (rotate) {
+      const double y = top + grid_height + 6 + name_font * 0.8;
+      svg += Text(x, y, name, name_font, "end",
+                  "transform=\"rotate(-45 " + Num(x) + " " + Num(y) + ")\"");
+    } else {
+      svg += Text(left + middle, top + grid_height + 6 + name_font * 0.8, name, name_font,
+                  "middle");
+    }
+  }
+  svg += Text(left + grid_width / 2, height - 12, heatmap.column_label, kLabelFont, "middle");
+  const double label_y = top + grid_height / 2;
+  svg += Text(16, label_y, heatmap.row_label, kLabelFont, "middle",
+              "transform=\"rotate(-90 16 " + Num(label_y) + ")\"");
+
+  // Colour bar: 0 at the bottom to 1 at the top.
+  const double bar_x = left + std::max(grid_width, 200.0) + 24;
+  const double bar_height = std::max(grid_height, 60.0);
+  svg += "<defs><linearGradient id=\"heatmap-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">";
+  for (int k = 0; k <= 4; ++k) {
+    const double t = k / 4.0;
+    svg += "<stop offset=\"" + Num(t) + "\" stop-color=\"" + HeatColour(t) + "\"/>";
+  }
+  svg += "</linearGradient></defs>\n<rect x=\"" + Num(bar_x) + "\" y=\"" + Num(top) +
+         "\" width=\"14\" height=\"" + Num(bar_height) +
+         "\" fill=\"url(#heatmap-scale)\" stroke=\"#444444\" stroke-width=\"0.5\"/>\n";
+  svg += Text(bar_x + 18, top + 9, "1", kTickFont, "start");
+  svg += Text(bar_x + 18, top + bar_height, "0", kTickFont, "start");
+  const double bar_label_x = bar_x + 40;
+  const double bar_label_y = top + bar_height / 2;
+  svg += Text(bar_label_x, bar_label_y, heatmap.value_label, kTickFont, "middle",
               "transform=\"rotate(90 " + Num(bar_label_x) + " " + Num(bar_label_y) + ")\"");
   return svg + "</svg>\n";
 }

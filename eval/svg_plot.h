@@ -122,6 +122,37 @@ std::string TrainingCurvesSvg(const std::vector<EpochMetrics>& epochs, const std
 // about 50 classes still fit on a screen.
 std::string ConfusionMatrixSvg(const ConfusionMatrix& matrix, const std::string& title);
 
+// A table of values in [0, 1] as coloured cells, e.g. accuracy per class (rows) and view of the
+// images (columns) in the partial-image test.
+struct Heatmap {
+  std::string title;
+  // A line under the title; none when empty.
+  std::string subtitle;
+  std::vector<std::string> row_names;
+  std::vector<std::string> column_names;
+  // rows x columns values, row-major: the cell (r, c) is values[r * columns + c]. A NaN (or
+  // infinite) value, or one the list is too short to hold, is a cell without a value.
+  std::vector<double> values;
+  // What the rows, the columns and the colours stand for.
+  std::string row_label;
+  std::string column_label;
+  std::string value_label = "value";
+};
+
+// `heatmap` as an SVG document: one <rect class="cell"> per (row, column), coloured by its value
+// clipped to [0, 1] (white 0 to dark blue 1, as ConfusionMatrixSvg) with the value printed in it
+// to two decimals and a tooltip naming the row, the column and the value; a cell without a value
+// is light grey with "-"; row names on the left, column names under the cells (turned 45 or 90
+// degrees when wider than a cell); a colour bar. It never fails: no rows or columns draws "no
+// data".
+//
+// Example:
+//   Heatmap map;
+//   map.title = "Model 4: accuracy per class and view";
+//   map.row_names = classes; map.column_names = views; map.values = accuracies;  // rows x views
+//   RETURN_IF_ERROR(WriteSvg(out + "/partial_views.svg", HeatmapSvg(map)));
+std::string HeatmapSvg(const Heatmap& heatmap);
+
 // Points of several classes in 2 or 3 dimensions (a t-SNE embedding, say), one colour per class.
 struct ScatterPlot {
   std::string title;

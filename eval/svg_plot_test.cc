@@ -625,6 +625,57 @@ TEST(ConfusionMatrixSvg, ElevenClassesAndEscapedNames) {
   EXPECT_EQ(Count(svg, "rotate(-45"), 11);  // long column names at 45 degrees
 }
 
+// ---------------------------------------------------------------------------------------------
+// HeatmapSvg
+
+TEST(HeatmapSvg, OneCellPerRowAndColumnWithValuesNamesAndGaps) {
+  Heatmap map;
+  map.title = "accuracy per class & view";
+  map.subtitle = "test part, 24 images";
+  map.row_names = {"cat", "dog", "<wild>"};
+  map.column_names = {"whole", "left", "top_left", "window_25"};
+  map.values = {1.0, 0.5, 0.25, 0,  //
+                0.875, std::nan(""), 1, 0.5,
+                0.125, 0.5, 0.75};  // One value short: the last cell has none.
+  map.row_label = "class";
+  map.column_label = "view";
+  map.value_label = "accuracy";
+  const std::string svg = HeatmapSvg(map);
+  ExpectGoodSvg(svg);
+  KeepExample("heatmap.svg", svg);
+  EXPECT_EQ(Count(svg, "class=\"cell\""), 12);
+  EXPECT_THAT(svg, HasSubstr("<title>dog, whole: 0.88</title>"));
+  EXPECT_THAT(svg, HasSubstr("<title>dog, left: no value</title>"));
+  EXPECT_THAT(svg, HasSubstr("<title>&lt;wild&gt;, window_25: no value</title>"));
+  EXPECT_EQ(Count(svg, ">-</text>"), 2);
+  EXPECT_EQ(Count(svg, "fill=\"#e0e0e0\""), 2);
+  EXPECT_THAT(svg, HasSubstr(">accuracy per class &amp; view</text>"));
+  EXPECT_THAT(svg, HasSubstr(">test part, 24 images</text>"));
+  EXPECT_THAT(svg, HasSubstr(">&lt;wild&gt;</text>"));
+  // 1 is the darkest blue, 0 the lightest.
+  EXPECT_THAT(svg, HasSubstr("fill=\"rgb(8,48,107)\""));
+  EXPECT_THAT(svg, HasSubstr("fill=\"rgb(247,251,255)\""));
+  EXPECT_THAT(svg, HasSubstr(">accuracy</text>"));
+}
+
+TEST(HeatmapSvg, ValuesOutsideTheScaleAreClippedAndEmptyTablesSayNoData) {
+  Heatmap map;
+  map.row_names = {"a"};
+  map.column_names = {"x", "y"};
+  map.values = {-0.5, 7};
+  std::string svg = HeatmapSvg(map);
+  ExpectGoodSvg(svg);
+  EXPECT_THAT(svg, HasSubstr(">-0.50</text>"));
+  EXPECT_THAT(svg, HasSubstr(">7.00</text>"));
+  EXPECT_THAT(svg, HasSubstr("fill=\"rgb(8,48,107)\""));
+  EXPECT_THAT(svg, HasSubstr("fill=\"rgb(247,251,255)\""));
+  map.column_names.clear();
+  svg = HeatmapSvg(map);
+  ExpectGoodSvg(svg);
+  EXPECT_THAT(svg, HasSubstr(">no data</text>"));
+  EXPECT_EQ(Count(svg, "class=\"cell\""), 0);
+}
+
 TEST(ConfusionMatrixSvg, EmptyMatrices) {
   std::string svg = ConfusionMatrixSvg(ConfusionMatrix({}), "none");
   ExpectGoodSvg(svg);

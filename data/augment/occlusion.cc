@@ -75,8 +75,13 @@ absl::StatusOr<PartialRegion> ParsePartialRegion(const std::string& name) {
   if (name == "center") return PartialRegion::kCenter;
   if (name == "side") return PartialRegion::kRandomSide;
   if (name == "window") return PartialRegion::kRandomWindow;
+  if (name == "top_left") return PartialRegion::kTopLeft;
+  if (name == "top_right") return PartialRegion::kTopRight;
+  if (name == "bottom_left") return PartialRegion::kBottomLeft;
+  if (name == "bottom_right") return PartialRegion::kBottomRight;
   return absl::InvalidArgumentError("unknown partial view region '" + name +
-                                    "' (left, right, top, bottom, center, side or window)");
+                                    "' (left, right, top, bottom, center, side, window, top_left, "
+                                    "top_right, bottom_left or bottom_right)");
 }
 
 absl::Status ValidatePartialViewOptions(const PartialViewOptions& options) {
@@ -118,6 +123,14 @@ absl::StatusOr<cv::Rect> PartialViewBox(cv::Size size, const PartialViewOptions&
     case PartialRegion::kCenter:
       return cv::Rect((size.width - window_w) / 2, (size.height - window_h) / 2, window_w,
                       window_h);
+    case PartialRegion::kTopLeft:
+      return cv::Rect(0, 0, window_w, window_h);
+    case PartialRegion::kTopRight:
+      return cv::Rect(size.width - window_w, 0, window_w, window_h);
+    case PartialRegion::kBottomLeft:
+      return cv::Rect(0, size.height - window_h, window_w, window_h);
+    case PartialRegion::kBottomRight:
+      return cv::Rect(size.width - window_w, size.height - window_h, window_w, window_h);
     case PartialRegion::kRandomWindow:
     case PartialRegion::kRandomSide: {
       const int top = static_cast<int>(UniformIndex(rng, size.height - window_h + 1));

@@ -1,5 +1,5 @@
 // Hiding parts of an image: random occlusion boxes (torchvision's RandomErasing) and partial views
-// that keep only a side or a window of the picture, for the endangered-animal study's
+// that keep only a side, a quadrant or a window of the picture, for the endangered-animal study's
 // partial-image test.
 #ifndef FAUNA_DATA_AUGMENT_OCCLUSION_H_
 #define FAUNA_DATA_AUGMENT_OCCLUSION_H_
@@ -50,9 +50,14 @@ enum class PartialRegion {
   kCenter,      // a centred window with both sides scaled by sqrt(keep)
   kRandomSide,  // one of left, right, top, bottom, drawn uniformly
   kRandomWindow,  // a window with both sides scaled by sqrt(keep), at a random place
+  kTopLeft,       // a window with both sides scaled by sqrt(keep) in the top-left corner: with
+  kTopRight,      // keep 0.25, the quadrant
+  kBottomLeft,
+  kBottomRight,
 };
 
-// Parses "left", "right", "top", "bottom", "center", "side" or "window".
+// Parses "left", "right", "top", "bottom", "center", "side", "window", "top_left", "top_right",
+// "bottom_left" or "bottom_right".
 absl::StatusOr<PartialRegion> ParsePartialRegion(const std::string& name);
 
 // Keeps `keep` (in (0, 1]) of the image's area from `region`; with resize_back, the kept part is

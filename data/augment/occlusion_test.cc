@@ -176,6 +176,40 @@ TEST(PartialView, CentreAndRandomWindowsHaveTheRequestedArea) {
   EXPECT_GT(lefts.size(), 5u);
 }
 
+TEST(PartialView, QuadrantsAreTheCornersWindows) {
+  // Four colours, one per quadrant of an 80 x 60 image.
+  cv::Mat image(60, 80, CV_8UC3, cv::Scalar(10, 0, 0));
+  image(cv::Rect(40, 0, 40, 30)).setTo(cv::Scalar(20, 0, 0));
+  image(cv::Rect(0, 30, 40, 30)).setTo(cv::Scalar(30, 0, 0));
+  image(cv::Rect(40, 30, 40, 30)).setTo(cv::Scalar(40, 0, 0));
+  const struct {
+    const char* name;
+    cv::Rect box;
+    double level;
+  } kQuadrants[] = {{"top_left", {0, 0, 40, 30}, 10},
+                    {"top_right", {40, 0, 40, 30}, 20},
+                    {"bottom_left", {0, 30, 40, 30}, 30},
+                    {"bottom_right", {40, 30, 40, 30}, 40}};
+  for (const auto& quadrant : kQuadrants) {
+    absl::StatusOr<PartialRegion> region = ParsePartialRegion(quadrant.name);
+    ASSERT_TRUE(region.ok()) << region.status();
+    std::mt19937_64 rng(1);
+    absl::StatusOr<cv::Rect> box = PartialViewBox(image.size(), {*region, /*keep=*/0.25}, rng);
+    ASSERT_TRUE(box.ok());
+    EXPECT_EQ(*box, quadrant.box) << quadrant.name;
+    cv::Mat view = image.clone();
+    ASSERT_TRUE(PartialView(view, {*region, /*keep=*/0.25}, rng).ok());
+    EXPECT_EQ(view.size(), image.size()) << quadrant.name;  // Resized back.
+    EXPECT_TRUE(AllEqual(view, cv::Scalar(quadrant.level, 0, 0))) << quadrant.name;
+    // Other areas keep the corner: keep 0.64 is 0.8 of each side.
+    std::mt19937_64 other(1);
+    absl::StatusOr<cv::Rect> larger = PartialViewBox(image.size(), {*region, 0.64}, other);
+    ASSERT_TRUE(larger.ok());
+    EXPECT_EQ(larger->size(), cv::Size(64, 48));
+    EXPECT_TRUE((*larger & quadrant.box) == quadrant.box) << quadrant.name;
+  }
+}
+
 TEST(PartialView, RandomSideDrawsEverySideDeterministically) {
   std::set<std::pair<int, int>> corners;
   for (uint64_t index = 0; index < 40; ++index) {
@@ -200,6 +234,7 @@ TEST(PartialView, BadOptionsAndImagesAreErrors) {
   cv::Mat empty;
   ExpectInvalid(PartialView(empty, {}, rng), "empty");
   ExpectInvalid(ParsePartialRegion("diagonal").status(), "diagonal");
+  ExpectInvalid(ParsePartialRegion("top-left").status(), "top_left");  // Names the known ones.
   EXPECT_EQ(*ParsePartialRegion("side"), PartialRegion::kRandomSide);
   EXPECT_EQ(image.size(), cv::Size(10, 10));
   // A tiny keep still keeps one pixel.

@@ -34,8 +34,9 @@ namespace fauna {
 //   noise(sigma [25], p [1])               RandomGaussianNoise, sigma in pixel levels
 //   occlude(p [1], area [0.02:0.33], ratio [0.3:3.3], fill [gray] | black | noise)
 //                                          RandomOcclusion
-//   partial(region [left] | right | top | bottom | center | side | window, keep [0.5],
-//           resize_back [true])            PartialView
+//   partial(region [left] | right | top | bottom | center | side | window | top_left | top_right
+//           | bottom_left | bottom_right, keep [0.5], resize_back [true])
+//                                          PartialView (a quadrant: top_left with keep=0.25)
 // "" and "none" are the empty pipeline.
 //
 // Example:

@@ -53,6 +53,18 @@ TEST(Pipeline, ParsesEveryStepIntoACanonicalSpec) {
   EXPECT_TRUE(a->size() == cv::Size(24, 18) || a->size() == cv::Size(18, 24)) << a->size();
 }
 
+TEST(Pipeline, PartialStepTakesQuadrants) {
+  absl::StatusOr<Pipeline> pipeline =
+      Pipeline::Parse("partial(region=bottom_right, keep=0.25, resize_back=false)");
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  EXPECT_EQ(pipeline->spec(), "partial(region=bottom_right, keep=0.25, resize_back=false)");
+  const cv::Mat input = Noise(40, 30);
+  std::mt19937_64 rng = MakeGenerator(0, 0, 0);
+  absl::StatusOr<cv::Mat> view = pipeline->Apply(input, rng);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_TRUE(Same(*view, input(cv::Rect(20, 15, 20, 15))));
+}
+
 // Apply, then ToTensor: the two-step path ApplyInto shortens.
 at::Tensor ApplyThenToTensor(const Pipeline& pipeline, const cv::Mat& image, std::mt19937_64& rng) {
   absl::StatusOr<cv::Mat> applied = pipeline.Apply(image, rng);
