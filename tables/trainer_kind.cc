@@ -36,6 +36,15 @@ const std::vector<TrainerKind>& TrainerKinds() {
     svm.dir_args = {"--out={dir}/results.json"};
     svm.takes_scale = false;
     all.push_back(svm);
+
+    TrainerKind partial;
+    partial.name = "partial_image_test";
+    partial.runfile = "robustness/partial_image_test";
+    partial.target = "//robustness:partial_image_test";
+    partial.dir_args = {"--out={dir}"};
+    partial.takes_scale = false;
+    partial.takes_progress = false;
+    all.push_back(partial);
     return all;
   }();
   return kinds;

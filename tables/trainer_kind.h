@@ -31,7 +31,7 @@ struct TrainerKind {
   bool takes_progress = true;
 };
 
-// Every kind, by name: train, deep_cluster, extract_features, svm_grid.
+// Every kind, by name: train, deep_cluster, extract_features, svm_grid, partial_image_test.
 const std::vector<TrainerKind>& TrainerKinds();
 
 // The kind called `name`; NotFound naming the known ones.
