@@ -211,12 +211,6 @@ absl::Status Run(const std::string& command) {
   if (error) {
     return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
   }
-  std::fprintf(stderr, "%s: scale %s (%s): %d px, width %g, latent %lld, %lld + %lld epochs; "
-               "run folder %s\n",
-               FLAGS_name.c_str(), scale.name.c_str(), scale.reason.c_str(), image_size, width,
-               static_cast<long long>(FLAGS_latent_dim),
-               static_cast<long long>(options.pretrain_epochs),
-               static_cast<long long>(options.finetune_epochs), run_dir.c_str());
   ASSIGN_OR_RETURN(Dataset data, OpenDataset(data_options, run_dir + "/split.csv"));
   // The train part as it is, for its codes (the caches are shared: nothing is decoded again).
   Dataset plain = data;
@@ -225,6 +219,12 @@ absl::Status Run(const std::string& command) {
     plain_options.augment = "";
     ASSIGN_OR_RETURN(plain, OpenDataset(plain_options, ""));
   }
+  std::fprintf(stderr, "%s: scale %s (%s): %d px, width %g, latent %lld, %lld + %lld epochs; "
+               "run folder %s\n",
+               FLAGS_name.c_str(), scale.name.c_str(), scale.reason.c_str(), image_size, width,
+               static_cast<long long>(FLAGS_latent_dim),
+               static_cast<long long>(options.pretrain_epochs),
+               static_cast<long long>(options.finetune_epochs), run_dir.c_str());
 
   nlohmann::json data_description = data.description;
   data_description.erase("caches");
