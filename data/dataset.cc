@@ -24,11 +24,15 @@
 #include "data/split.h"
 #include "data/subset_source.h"
 #include "data/synthetic_source.h"
+#include "data/augment/noise.h"
 #include "data/augment/pipeline.h"
 #include "data/augment/to_tensor.h"
 
 namespace fauna {
 namespace {
+
+// DeriveSeed stream of the dirty data's choice and noise, per part (0 train, 1 val, 2 test).
+constexpr uint64_t kDirtyDataStream = 0x6e6f697365;  // "noise"
 
 bool IsDirectory(const std::string& path) {
   struct stat info;
@@ -193,6 +197,12 @@ std::string CacheTag(const DatasetOptions& options, const std::string& kind) {
   if (kind == "folder" || kind == "manifest") {
     where = std::filesystem::absolute(options.data, error).lexically_normal().string();
   }
+  if (options.noise_fraction > 0) {
+    // The dirty items and their noise follow the seed, which a folder's cache key (its files and
+    // the decode settings) does not hold: AFHQ's val/ test part is the same files for any seed.
+    where += ":noise:" + std::to_string(options.noise_fraction) + ":" +
+             std::to_string(options.noise_sigma) + ":" + std::to_string(options.seed);
+  }
   char hash[17];
   std::snprintf(hash, sizeof(hash), "%016llx",
                 static_cast<unsigned long long>(std::hash<std::string>()(where)));
@@ -211,23 +221,34 @@ absl::StatusOr<std::vector<int64_t>> ItemShape(const DecodedCache& cache, const 
 }
 
 absl::StatusOr<DataPart> MakePart(std::shared_ptr<const ImageSource> all,
-                                  std::vector<int64_t> indices, const std::string& cache_path,
-                                  const DatasetOptions& options,
+                                  std::vector<int64_t> indices, uint64_t part_index,
+                                  const std::string& cache_path, const DatasetOptions& options,
                                   std::shared_ptr<const Pipeline> augment,
                                   const Normalization& normalization, bool files,
                                   nlohmann::json& caches) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SubsetSource> subset,
+  ASSIGN_OR_RETURN(std::shared_ptr<const SubsetSource> subset,
                    SubsetSource::Create(std::move(all), std::move(indices)));
+  // The dirty data: an exact fraction of this part, nested across fractions for one seed.
+  std::shared_ptr<const ImageSource> decoded = subset;
+  std::vector<int64_t> noisy;
+  if (options.noise_fraction > 0) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const NoisySource> dirty,
+                     NoisySource::Create(subset, options.noise_fraction, options.noise_sigma,
+                                         DeriveSeed(options.seed, kDirtyDataStream, part_index)));
+    noisy = dirty->noisy_indices();
+    decoded = std::move(dirty);
+  }
   DecodeOptions decode;
   decode.size = options.image_size;
   ASSIGN_OR_RETURN(DecodedCache built,
-                   DecodedCache::OpenOrBuild(cache_path, *subset, decode, options.threads));
+                   DecodedCache::OpenOrBuild(cache_path, *decoded, decode, options.threads));
   caches.push_back({{"path", cache_path},
                     {"rebuilt", built.rebuilt() ? built.rebuild_reason() : "no (reused)"}});
   auto cache = std::make_shared<DecodedCache>(std::move(built));
   DataPart part;
   part.size = cache->size();
   part.invalid = cache->invalid_count();
+  part.noisy = std::move(noisy);
   for (int64_t i = 0; i < part.size; ++i) part.labels.push_back(cache->label(i));
   if (files) {
     part.paths.reserve(static_cast<size_t>(part.size));
@@ -277,6 +298,15 @@ absl::StatusOr<std::vector<double>> ParseSplitFractions(const std::string& split
 absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
                                     const std::string& manifest_path) {
   ASSIGN_OR_RETURN(std::vector<double> fractions, ParseSplitFractions(options.split));
+  if (!(options.noise_fraction >= 0 && options.noise_fraction <= 1)) {
+    return absl::InvalidArgumentError("--noise_fraction=" +
+                                      std::to_string(options.noise_fraction) +
+                                      ": expected a fraction in [0, 1]");
+  }
+  if (!(options.noise_sigma >= 0 && options.noise_sigma <= kMaxNoiseSigma)) {
+    return absl::InvalidArgumentError("--noise_sigma=" + std::to_string(options.noise_sigma) +
+                                      ": expected pixel levels in [0, 255]");
+  }
   auto augment = std::make_shared<Pipeline>();
   ASSIGN_OR_RETURN(*augment, Pipeline::Parse(options.augment));
   absl::StatusOr<Pipeline> eval_pipeline = Pipeline::Parse(options.eval_augment);
@@ -300,6 +330,11 @@ absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
                                 {"normalization", options.normalization},
                                 {"manifest", nullptr}};
   if (!eval_augment->empty()) description["eval_augment"] = eval_augment->spec();
+  if (options.noise_fraction > 0) {  // Absent otherwise, so clean runs' configurations stay as
+                                     // they were (a resume compares them).
+    description["noise"] = {{"fraction", options.noise_fraction},
+                            {"sigma", options.noise_sigma}};
+  }
   if (items.kind == "synthetic") {
     description["synthetic"] = {{"classes", options.synthetic_classes},
                                 {"count", options.synthetic_count},
@@ -320,17 +355,25 @@ absl::StatusOr<Dataset> OpenDataset(const DatasetOptions& options,
   data.class_names = items.all->class_names();
   const std::string prefix = options.cache_dir + "/" + CacheTag(options, items.kind);
   nlohmann::json caches = nlohmann::json::array();
-  ASSIGN_OR_RETURN(data.train, MakePart(items.all, items.parts[0], prefix + "-train.fdc", options,
-                                        augment, normalization, items.files, caches));
-  ASSIGN_OR_RETURN(data.val, MakePart(items.all, items.parts[1], prefix + "-val.fdc", options,
-                                      eval_augment, normalization, items.files, caches));
-  ASSIGN_OR_RETURN(data.test, MakePart(items.all, items.parts[2], prefix + "-test.fdc", options,
-                                       eval_augment, normalization, items.files, caches));
+  ASSIGN_OR_RETURN(data.train, MakePart(items.all, items.parts[0], /*part_index=*/0,
+                                        prefix + "-train.fdc", options, augment, normalization,
+                                        items.files, caches));
+  ASSIGN_OR_RETURN(data.val, MakePart(items.all, items.parts[1], /*part_index=*/1,
+                                      prefix + "-val.fdc", options, eval_augment, normalization,
+                                      items.files, caches));
+  ASSIGN_OR_RETURN(data.test, MakePart(items.all, items.parts[2], /*part_index=*/2,
+                                       prefix + "-test.fdc", options, eval_augment, normalization,
+                                       items.files, caches));
   description["classes"] = data.class_names;
   description["sizes"] = {{"train", data.train.size}, {"val", data.val.size},
                           {"test", data.test.size}};
   description["unreadable"] = {{"train", data.train.invalid}, {"val", data.val.invalid},
                                {"test", data.test.invalid}};
+  if (options.noise_fraction > 0) {
+    description["noise"]["items"] = {{"train", data.train.noisy.size()},
+                                     {"val", data.val.noisy.size()},
+                                     {"test", data.test.noisy.size()}};
+  }
   description["caches"] = std::move(caches);
   data.description = std::move(description);
   return data;

@@ -44,6 +44,16 @@ struct DatasetOptions {
   // keeps `augment`. In the description (as "eval_augment") only when set, so runs without it
   // describe their data as before.
   std::string eval_augment = "";
+  // The AFHQ study's "dirty data" (section E, Table 4): in each of train, val and test exactly
+  // llround(noise_fraction * part size) items carry Gaussian noise (data/augment/noise.h), chosen
+  // by NoisySubset from the data seed and the part, so that for one seed the 5% items lie within
+  // the 10% ones and every run sees the same dirty images with the same noise. In [0, 1]; 0: none.
+  // The noise is added to the source's image before it is resized to image_size (synthetic images
+  // are drawn at image_size) and is part of the decoded cache.
+  double noise_fraction = 0;
+  // Standard deviation of that noise in 8-bit pixel levels, in [0, 255]. The study does not give
+  // its sigma; 25 is fauna's choice (clearly visible, the image still recognisable).
+  double noise_sigma = 25;
   // "imagenet" (the studies' mean/std) or "unit" (pixels / 255 only).
   std::string normalization = "imagenet";
   // Where decoded caches live (made when missing).
@@ -65,6 +75,8 @@ struct DataPart {
   std::vector<std::string> paths;
   // Items that failed to decode (skipped by the loader with a warning, or an error with strict).
   int64_t invalid = 0;
+  // The items (indices into this part, sorted) that carry DatasetOptions' Gaussian noise.
+  std::vector<int64_t> noisy;
 };
 
 // What OpenDataset gives: the class names and the three parts.
@@ -78,8 +90,9 @@ struct Dataset {
 // Opens the data, splits it (stratified, seeded), writes the split as a `path,label,split`
 // manifest to `manifest_path` when the items are files and the path is not empty (so
 // `--data=<that manifest>` repeats the run exactly), and builds or reuses the decoded caches.
-// Errors: an unknown or missing dataset, a bad split, augmentation or eval_augment spec, an empty
-// part, a dataset with fewer than two classes.
+// Errors: an unknown or missing dataset, a bad split, augmentation or eval_augment spec, a
+// noise fraction outside [0, 1] or sigma outside [0, 255], an empty part, a dataset with fewer
+// than two classes.
 //
 // Example:
 //   ASSIGN_OR_RETURN(Dataset data, OpenDataset(options, run_dir + "/split.csv"));

@@ -1,8 +1,12 @@
 #include "data/dataset.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
@@ -230,6 +234,82 @@ TEST(Dataset, BadInputIsAClearError) {
   options = SmallSynthetic("cache4");
   options.data = TestTempPath("one_class");
   EXPECT_FALSE(OpenDataset(options, "").ok());
+}
+
+// The items of `part` whose image differs from the same item of `clean` (the same data without
+// noise), in order.
+std::vector<int64_t> ChangedItems(const DataPart& part, const DataPart& clean) {
+  std::vector<int64_t> changed;
+  for (int64_t i = 0; i < part.size; ++i) {
+    if (!Make(part, i, 0)->image.equal(Make(clean, i, 0)->image)) changed.push_back(i);
+  }
+  return changed;
+}
+
+TEST(Dataset, DirtyDataIsAnExactNestedFractionOfEveryPart) {
+  DatasetOptions options = SmallSynthetic("cache_noise");
+  options.synthetic_count = 200;  // Parts of 160, 20 and 20 items.
+  absl::StatusOr<Dataset> clean = OpenDataset(options, "");
+  ASSERT_TRUE(clean.ok()) << clean.status();
+  EXPECT_FALSE(clean->description.contains("noise"));
+  std::vector<std::vector<int64_t>> previous(3);
+  std::set<std::string> caches = {clean->description["caches"][0]["path"].get<std::string>()};
+  for (const double fraction : {0.05, 0.10, 0.15, 0.20}) {
+    SCOPED_TRACE(fraction);
+    options.noise_fraction = fraction;
+    absl::StatusOr<Dataset> dirty = OpenDataset(options, "");
+    ASSERT_TRUE(dirty.ok()) << dirty.status();
+    const DataPart* parts[] = {&dirty->train, &dirty->val, &dirty->test};
+    const DataPart* clean_parts[] = {&clean->train, &clean->val, &clean->test};
+    for (size_t k = 0; k < 3; ++k) {
+      const DataPart& part = *parts[k];
+      const int64_t expected = std::llround(fraction * static_cast<double>(part.size));
+      // Exactly that many items changed, and they are the ones the part names.
+      const std::vector<int64_t> changed = ChangedItems(part, *clean_parts[k]);
+      EXPECT_EQ(static_cast<int64_t>(changed.size()), expected) << "part " << k;
+      EXPECT_EQ(changed, part.noisy) << "part " << k;
+      // Labels unchanged; the smaller fraction's items lie within this one's.
+      EXPECT_EQ(part.labels, clean_parts[k]->labels);
+      EXPECT_TRUE(std::includes(changed.begin(), changed.end(), previous[k].begin(),
+                                previous[k].end()))
+          << "part " << k;
+      previous[k] = changed;
+    }
+    EXPECT_EQ(dirty->description["noise"]["fraction"], fraction);
+    EXPECT_EQ(dirty->description["noise"]["sigma"], 25.0);
+    EXPECT_EQ(dirty->description["noise"]["items"]["train"],
+              std::llround(fraction * 160));
+    // Each fraction has caches of its own.
+    EXPECT_TRUE(caches.insert(dirty->description["caches"][0]["path"].get<std::string>()).second);
+  }
+  // 5% of 20 val items is one; 20% of 160 train items is 32.
+  EXPECT_EQ(previous[0].size(), 32u);
+  // Reopened, the same dirty data from its cache.
+  absl::StatusOr<Dataset> again = OpenDataset(options, "");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->description["caches"][0]["rebuilt"], "no (reused)");
+  EXPECT_EQ(again->train.noisy, previous[0]);
+  // Another sigma is another cache.
+  options.noise_sigma = 10;
+  absl::StatusOr<Dataset> softer = OpenDataset(options, "");
+  ASSERT_TRUE(softer.ok()) << softer.status();
+  EXPECT_TRUE(caches.insert(softer->description["caches"][0]["path"].get<std::string>()).second);
+  EXPECT_EQ(softer->train.noisy, previous[0]);  // The same items, less noise.
+}
+
+TEST(Dataset, BadNoiseIsRefused) {
+  DatasetOptions options = SmallSynthetic("cache_bad_noise");
+  for (const double fraction : {-0.05, 1.5, std::nan("")}) {
+    options.noise_fraction = fraction;
+    EXPECT_THAT(std::string(OpenDataset(options, "").status().message()),
+                HasSubstr("--noise_fraction"));
+  }
+  options.noise_fraction = 0.1;
+  for (const double sigma : {-1.0, 256.0, std::nan("")}) {
+    options.noise_sigma = sigma;
+    EXPECT_THAT(std::string(OpenDataset(options, "").status().message()),
+                HasSubstr("--noise_sigma"));
+  }
 }
 
 TEST(Dataset, ParsesSplitFractions) {

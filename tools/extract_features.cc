@@ -74,6 +74,10 @@ DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
 DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
 DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
 DEFINE_string(normalization, "imagenet", "imagenet or unit (pixels / 255).");
+DEFINE_double(noise_fraction, 0, "Dirty data: this fraction of each of train, val and test "
+                                 "carries Gaussian noise (the AFHQ study's 0.05-0.20; 0: none).");
+DEFINE_double(noise_sigma, 25, "Standard deviation of that noise in pixel levels (the study "
+                               "does not give it).");
 DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
 // Output.
 DEFINE_string(out, "", "Folder for train/val/test.safetensors; default <run>/features/<layer> "
@@ -90,7 +94,7 @@ constexpr char kPixels[] = "pixels";
 // The flags that choose the data and how it looks; with --run, those given replace the run's.
 const char* const kDataFlags[] = {"data", "data_root", "split", "image_size", "synthetic_classes",
                                   "synthetic_count", "synthetic_difficulty", "normalization",
-                                  "seed"};
+                                  "noise_fraction", "noise_sigma", "seed"};
 // The flags a run folder fixes.
 const char* const kModelFlags[] = {"model", "init_weights", "width", "activation", "latent_dim",
                                    "scale"};
@@ -210,6 +214,8 @@ absl::StatusOr<Plan> PlanFromRun(const Runtime& runtime, bool pixels) {
   if (IsSet("synthetic_classes")) data.synthetic_classes = FLAGS_synthetic_classes;
   if (IsSet("synthetic_count")) data.synthetic_count = FLAGS_synthetic_count;
   if (IsSet("synthetic_difficulty")) data.synthetic_difficulty = FLAGS_synthetic_difficulty;
+  if (IsSet("noise_fraction")) data.noise_fraction = FLAGS_noise_fraction;
+  if (IsSet("noise_sigma")) data.noise_sigma = FLAGS_noise_sigma;
   if (IsSet("normalization")) data.normalization = FLAGS_normalization;
   if (IsSet("seed")) data.seed = runtime.seed;
   if (!pixels) {
@@ -237,6 +243,8 @@ absl::StatusOr<Plan> PlanFromFlags(const Runtime& runtime, bool pixels) {
                                                    : scale.synthetic_count;
   data.synthetic_difficulty = FLAGS_synthetic_difficulty;
   data.normalization = FLAGS_normalization;
+  data.noise_fraction = FLAGS_noise_fraction;
+  data.noise_sigma = FLAGS_noise_sigma;
   data.seed = runtime.seed;
   if (!pixels) {
     Network& network = plan.network;
@@ -391,7 +399,8 @@ int main(int argc, char** argv) {
       {{"What to extract with", {"run", "model", "init_weights", "width", "activation",
                                  "latent_dim", "layer"}},
        {"Data", {"scale", "data", "data_root", "split", "image_size", "synthetic_classes",
-                 "synthetic_count", "synthetic_difficulty", "normalization", "cache_dir"}},
+                 "synthetic_count", "synthetic_difficulty", "noise_fraction", "noise_sigma",
+                 "normalization", "cache_dir"}},
        {"Output", {"out", "batch_size", "workers", "strict", "progress"}},
        {"Runtime", {"device", "seed", "threads"}}});
   return fauna::ExitCode(

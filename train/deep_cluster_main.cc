@@ -65,6 +65,10 @@ DEFINE_bool(grey, true, "Pixels of one grey channel instead of three.");
 DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
 DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
 DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
+DEFINE_double(noise_fraction, 0, "Dirty data: this fraction of each of train, val and test "
+                                 "carries Gaussian noise (the AFHQ study's 0.05-0.20; 0: none).");
+DEFINE_double(noise_sigma, 25, "Standard deviation of that noise in pixel levels (the study "
+                               "does not give it).");
 DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
 DEFINE_bool(fit_on_all, false, "Fit on train + val + test (every part is still scored alone).");
 // Model.
@@ -146,6 +150,8 @@ absl::StatusOr<ClusterData> ReadInput(const Runtime& runtime, const Scale& scale
   options.synthetic_count =
       FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count : scale.synthetic_count;
   options.synthetic_difficulty = FLAGS_synthetic_difficulty;
+  options.noise_fraction = FLAGS_noise_fraction;
+  options.noise_sigma = FLAGS_noise_sigma;
   options.normalization = "unit";  // Pixels in [0, 1], as a Bernoulli likelihood needs.
   options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
   options.seed = runtime.seed;
@@ -446,7 +452,8 @@ int main(int argc, char** argv) {
       &argc, &argv, "fauna's deep-clustering trainer; see train/deep_cluster_main.cc.",
       {{"What the run is", {"name", "run_dir", "scale", "resume", "progress"}},
        {"Input", {"features", "standardize", "data", "data_root", "split", "image_size", "grey",
-                  "synthetic_classes", "synthetic_count", "synthetic_difficulty", "cache_dir",
+                  "synthetic_classes", "synthetic_count", "synthetic_difficulty",
+                  "noise_fraction", "noise_sigma", "cache_dir",
                   "fit_on_all", "workers"}},
        {"Model", {"model", "hidden", "latent_dim", "clusters", "likelihood", "prior_var_floor",
                   "learn_weights"}},

@@ -76,6 +76,8 @@ class Fields {
     return static_cast<int64_t>(number);
   }
 
+  bool Has(const std::string& key) const { return object_.contains(key); }
+
   absl::StatusOr<Fields> Object(const std::string& key) const {
     ASSIGN_OR_RETURN(const json* value, Get(key, json::value_t::object, "an object"));
     return Fields(*value, where_, prefix_ + key + ".");
@@ -145,6 +147,11 @@ absl::StatusOr<RunFolder> ReadRunFolder(const std::string& path) {
   ASSIGN_OR_RETURN(options.split, data.String("split"));
   ASSIGN_OR_RETURN(options.normalization, data.String("normalization"));
   options.seed = run.seed;
+  if (data.Has("noise")) {  // Dirty data (absent from clean runs' configurations).
+    ASSIGN_OR_RETURN(const Fields noise, data.Object("noise"));
+    ASSIGN_OR_RETURN(options.noise_fraction, noise.Number("fraction"));
+    ASSIGN_OR_RETURN(options.noise_sigma, noise.Number("sigma"));
+  }
   if (run.data_kind == "synthetic") {
     ASSIGN_OR_RETURN(const Fields synthetic, data.Object("synthetic"));
     ASSIGN_OR_RETURN(const int64_t classes, synthetic.Integer("classes", 2, 1 << 20));

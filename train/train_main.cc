@@ -56,6 +56,10 @@ DEFINE_int32(image_size, 0, "Side of the images the model sees; 0 takes the scal
 DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
 DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
 DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
+DEFINE_double(noise_fraction, 0, "Dirty data: this fraction of each of train, val and test "
+                                 "carries Gaussian noise (the AFHQ study's 0.05-0.20; 0: none).");
+DEFINE_double(noise_sigma, 25, "Standard deviation of that noise in pixel levels (the study "
+                               "does not give it).");
 DEFINE_string(augment, "", "Augmentation of training images, e.g. \"hflip, rotate(degrees=15)\".");
 DEFINE_string(normalization, "imagenet", "imagenet or unit.");
 DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
@@ -189,6 +193,8 @@ absl::Status Run(const std::string& command) {
                                                            : scale.synthetic_count;
   data_options.synthetic_difficulty = FLAGS_synthetic_difficulty;
   data_options.augment = FLAGS_augment;
+  data_options.noise_fraction = FLAGS_noise_fraction;
+  data_options.noise_sigma = FLAGS_noise_sigma;
   data_options.normalization = FLAGS_normalization;
   data_options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
   data_options.seed = runtime.seed;
@@ -359,7 +365,8 @@ int main(int argc, char** argv) {
       &argc, &argv, "fauna's trainer; see train/train_main.cc and train/recipes/.",
       {{"What the run is", {"name", "run_dir", "scale", "resume", "strict", "progress"}},
        {"Data", {"data", "data_root", "split", "image_size", "synthetic_classes", "synthetic_count",
-                 "synthetic_difficulty", "augment", "normalization", "cache_dir"}},
+                 "synthetic_difficulty", "augment", "noise_fraction", "noise_sigma",
+                 "normalization", "cache_dir"}},
        {"Model", {"model", "width", "dropout", "activation", "init_weights",
                   "freeze_backbone_epochs", "evaluate"}},
        {"Optimisation", {"optimizer", "lr", "beta1", "beta2", "momentum", "weight_decay",
