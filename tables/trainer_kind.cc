@@ -21,6 +21,13 @@ const std::vector<TrainerKind>& TrainerKinds() {
     deep_cluster.target = "//train:deep_cluster";
     all.push_back(deep_cluster);
 
+    TrainerKind autoencoder_svm = train;
+    autoencoder_svm.name = "autoencoder_svm";
+    autoencoder_svm.runfile = "train/autoencoder_svm";
+    autoencoder_svm.target = "//train:autoencoder_svm";
+    autoencoder_svm.checkpoint_file = "checkpoint_pretrain.pt";
+    all.push_back(autoencoder_svm);
+
     TrainerKind extract;
     extract.name = "extract_features";
     extract.runfile = "tools/extract_features";

@@ -31,7 +31,8 @@ struct TrainerKind {
   bool takes_progress = true;
 };
 
-// Every kind, by name: train, deep_cluster, extract_features, svm_grid, partial_image_test.
+// Every kind, by name: train, deep_cluster, autoencoder_svm, extract_features, svm_grid,
+// partial_image_test.
 const std::vector<TrainerKind>& TrainerKinds();
 
 // The kind called `name`; NotFound naming the known ones.
