@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -141,10 +142,11 @@ absl::StatusOr<SplitItems> OpenItems(const DatasetOptions& options,
     ASSIGN_OR_RETURN(items, SplitWhole(std::move(all), fractions, options.seed));
     items.kind = "synthetic";
   } else if (options.data == "fashion_mnist") {
-    ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> train, OpenFashionMnist(kFashionMnistDir,
-                                                                                "train"));
-    ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> test, OpenFashionMnist(kFashionMnistDir,
-                                                                               "test"));
+    // $FAUNA_FASHION_MNIST_DIR: the same files elsewhere (a Bazel action's declared copy of them).
+    const char* env_dir = std::getenv("FAUNA_FASHION_MNIST_DIR");
+    const std::string dir = env_dir != nullptr && *env_dir != '\0' ? env_dir : kFashionMnistDir;
+    ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> train, OpenFashionMnist(dir, "train"));
+    ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> test, OpenFashionMnist(dir, "test"));
     ASSIGN_OR_RETURN(items, SplitWithOwnTest(std::move(train), std::move(test), fractions,
                                              options.seed));
     items.kind = "fashion_mnist";

@@ -22,7 +22,8 @@ namespace fauna {
 
 // Everything that decides which items a dataset's parts hold and how they look to a model.
 struct DatasetOptions {
-  // "synthetic", "fashion_mnist", a class folder, or a .csv manifest.
+  // "synthetic", "fashion_mnist" (Debian's files, or those in $FAUNA_FASHION_MNIST_DIR), a class
+  // folder, or a .csv manifest.
   std::string data = "synthetic";
   // Folder every image of a manifest must lie in ("" = the manifest's folder).
   std::string data_root = "";

@@ -44,6 +44,7 @@ DEFINE_string(shard, "0/1",
               "i/n: run every n-th cell (cells x seeds, cell-major) from the i-th, so that n "
               "processes or machines with one --out share a table; steps run where needed.");
 DEFINE_int32(jobs, 1, "Runs at once on this machine (each trainer uses --threads of its own).");
+DEFINE_int32(run_threads, 0, "--threads of every run; 0: each binary's default (one per core).");
 DEFINE_bool(merge_only, false, "Run nothing: write the tables from the runs there are.");
 DEFINE_string(trainer_path, "",
               "name=path[,name=path]: a trainer binary other than the one in the runfiles.");
@@ -219,9 +220,11 @@ absl::Status Run(const std::vector<std::string>& passthrough, const char* argv0)
   ASSIGN_OR_RETURN(options.trainers, Trainers(runfiles));
   options.recipes_dir = std::filesystem::absolute(RunfilePath(runfiles, kRecipesFolder)).string();
   options.passthrough = passthrough;
-  options.out = std::filesystem::absolute(
-                    FLAGS_out.empty() ? DefaultRunDir("tables/" + FLAGS_scale) : UserPath(FLAGS_out))
-                    .string();
+  if (FLAGS_run_threads < 0) return absl::InvalidArgumentError("--run_threads: 0 or more");
+  options.threads = FLAGS_run_threads;
+  const std::string out =
+      FLAGS_out.empty() ? DefaultRunDir("tables/" + FLAGS_scale) : UserPath(FLAGS_out);
+  options.out = std::filesystem::absolute(out).string();
   const std::string study_numbers =
       FLAGS_study_numbers.empty() ? RunfilePath(runfiles, kStudyNumbers)
                                   : UserPath(FLAGS_study_numbers);
@@ -271,7 +274,8 @@ int main(int argc, char** argv) {
                     "<out>/<name>.{md,json,svg}. See tables/grid_main.cc.",
                     {{"The tables", {"grids", "scale", "data", "seeds", "first_seed", "out"}},
                      {"How they run",
-                      {"shard", "jobs", "merge_only", "trainer_path", "study_numbers"}}});
+                      {"shard", "jobs", "run_threads", "merge_only", "trainer_path",
+                       "study_numbers"}}});
   if (argc > 1) {
     return fauna::ExitCode(absl::InvalidArgumentError(
         std::string("unexpected argument '") + argv[1] + "'; trainer flags go after --"));

@@ -165,6 +165,7 @@ absl::StatusOr<GridPlan> PlanGrid(const GridRuns& runs, const GridRunOptions& op
       planned.argv.push_back("--scale=" + options.scale);
     }
     if (planned.kind.takes_seed) planned.argv.push_back("--seed=" + std::to_string(seed));
+    if (options.threads > 0) planned.argv.push_back("--threads=" + std::to_string(options.threads));
     if (planned.kind.takes_progress) planned.argv.push_back("--progress=false");
     std::vector<std::string> flags = run.flags;
     if (!is_step) {

@@ -36,6 +36,8 @@ struct GridRunOptions {
   std::map<std::string, std::string> trainers;
   // Folder of the recipes (<recipe>.flags).
   std::string recipes_dir;
+  // --threads of every run (every fauna binary takes it); 0 leaves it to each binary.
+  int threads = 0;
   // Appended to every cell's flags (not the steps').
   std::vector<std::string> passthrough;
 };
@@ -48,7 +50,7 @@ struct PlannedRun {
   uint64_t seed = 0;
   std::string dir;    // <out>/<run dir>/seed_<S>
   TrainerKind kind;
-  // The command, without --resume: the trainer, --flagfile=<recipe>, --scale, --seed,
+  // The command, without --resume: the trainer, --flagfile=<recipe>, --scale, --seed, --threads,
   // --progress=false, the run's flags (placeholders filled), the passthrough (cells), then the
   // kind's folder arguments.
   std::vector<std::string> argv;

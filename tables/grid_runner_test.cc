@@ -81,7 +81,8 @@ GridRunOptions Options(const std::string& out) {
   options.recipes_dir = TestTempPath("recipes");
   std::filesystem::create_directories(options.recipes_dir);
   Write(options.recipes_dir + "/demo.flags", "--epochs=1\n");
-  options.passthrough = {"--threads=1"};
+  options.passthrough = {"--workers=1"};
+  options.threads = 1;
   return options;
 }
 
@@ -94,16 +95,16 @@ TEST(PlanGrid, CommandsOfStepsAndCells) {
   EXPECT_EQ(plan->steps[1].dir, "/t/pretrain/seed_1");
   EXPECT_TRUE(plan->steps[1].is_step);
   EXPECT_THAT(plan->steps[1].argv,
-              ElementsAre(options.trainers.at("train"), "--scale=ci", "--seed=1",
+              ElementsAre(options.trainers.at("train"), "--scale=ci", "--seed=1", "--threads=1",
                           "--progress=false", "--synthetic_classes=11",
                           "--run_dir=/t/pretrain/seed_1"));
   EXPECT_EQ(plan->cells[1].label, "lr=0.1, seed 1");
   EXPECT_THAT(plan->cells[1].argv,
               ElementsAre(options.trainers.at("train"),
                           "--flagfile=" + options.recipes_dir + "/demo.flags", "--scale=ci",
-                          "--seed=1", "--progress=false", "--data=synthetic",
+                          "--seed=1", "--threads=1", "--progress=false", "--data=synthetic",
                           "--init=/t/pretrain/seed_1/model.safetensors", "--lr=0.1",
-                          "--threads=1", "--run_dir=/t/lr=0.1/seed_1"));
+                          "--workers=1", "--run_dir=/t/lr=0.1/seed_1"));
 }
 
 TEST(PlanGrid, ShardsSplitCellsAndKeepTheStepsTheyNeed) {

@@ -114,7 +114,8 @@ absl::StatusOr<std::vector<GridAxis>> Axes(const Json& json) {
     RETURN_IF_ERROR(CheckObject(item, {"flag", "values"}, where));
     GridAxis axis;
     ASSIGN_OR_RETURN(axis.flag, String(item, "flag", where));
-    if (axis.flag.empty() || axis.flag.rfind("-", 0) == 0 || axis.flag.find('=') != std::string::npos) {
+    if (axis.flag.empty() || axis.flag.rfind("-", 0) == 0 ||
+        axis.flag.find('=') != std::string::npos) {
       return absl::InvalidArgumentError(where + ": \"flag\" is a flag's name without -- (\"lr\")");
     }
     if (!flags.insert(axis.flag).second) {

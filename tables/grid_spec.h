@@ -12,7 +12,8 @@
 //     "recipe": "resnet50_best",             optional: train/recipes/<recipe>.flags
 //     "flags": ["--optimizer=sgd"],          every cell's
 //     "rows": [{"name": "scratch", "flags": []},
-//              {"name": "transfer", "flags": ["--init_weights={step:backbone}/model.safetensors"]}],
+//              {"name": "transfer",
+//               "flags": ["--init_weights={step:backbone}/model.safetensors"]}],
 //     "axes": [{"flag": "lr", "values": ["0.01", "0.001"]}],
 //     "scales": {"ci": {"flags": ["--epochs=2"], "axes": {"lr": ["0.01"]}, "rows": ["scratch"]}},
 //     "columns": [{"key": "test_acc", "label": "test accuracy"}],

@@ -34,6 +34,9 @@ const std::vector<TrainerKind>& TrainerKinds() {
     extract.target = "//tools:extract_features";
     extract.dir_args = {"--out={dir}"};
     extract.done_file = "extraction.json";
+    // With --run the run fixes the scale (and --scale is refused): grid files that extract with
+    // --model pass --scale={scale} themselves.
+    extract.takes_scale = false;
     all.push_back(extract);
 
     TrainerKind svm;
