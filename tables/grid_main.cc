@@ -158,7 +158,7 @@ absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
   options.out = base.out + "/" + spec.name;
   std::optional<StudyTable> study;
   if (!spec.study.empty()) {
-    ASSIGN_OR_RETURN(study, ReadStudyTable(study_numbers, spec.study));
+    ASSIGN_OR_RETURN(study, ReadStudyTableFor(study_numbers, spec.study, options.data));
   }
   std::vector<std::string> failures;
   if (!FLAGS_merge_only) {

@@ -132,6 +132,19 @@ absl::StatusOr<StudyTable> ReadStudyTable(const std::string& path, const std::st
   return table;
 }
 
+absl::StatusOr<std::optional<StudyTable>> ReadStudyTableFor(const std::string& path,
+                                                            const std::string& key,
+                                                            const std::string& data) {
+  absl::StatusOr<StudyTable> for_data = ReadStudyTable(path, key + "@" + data);
+  if (for_data.ok()) return std::optional<StudyTable>(*std::move(for_data));
+  if (!absl::IsNotFound(for_data.status()) || !ReadJsonFile(path).ok()) {
+    return for_data.status();
+  }
+  if (data == "fashion_mnist") return std::optional<StudyTable>();
+  ASSIGN_OR_RETURN(StudyTable study, ReadStudyTable(path, key));
+  return std::optional<StudyTable>(std::move(study));
+}
+
 absl::StatusOr<GridReport> GatherGrid(const GridSpec& spec, const GridRuns& runs,
                                       const std::string& out, const std::vector<uint64_t>& seeds,
                                       const std::string& scale, const std::string& data,

@@ -35,6 +35,14 @@ struct StudyTable {
 // malformed JSON or an entry without "source" or "rows", a value that is no number.
 absl::StatusOr<StudyTable> ReadStudyTable(const std::string& path, const std::string& key);
 
+// The study's numbers for a table run on `data`: the entry "<key>@<data>" when the file has one
+// (numbers published for that data), else none for Fashion-MNIST (the studies' photographs are
+// not it), else the entry `key` (the synthetic set stands in for the studies' data, and a
+// user's folder is that data). Errors as ReadStudyTable's.
+absl::StatusOr<std::optional<StudyTable>> ReadStudyTableFor(const std::string& path,
+                                                            const std::string& key,
+                                                            const std::string& data);
+
 // One cell of the table, over its seeds.
 struct GridCellReport {
   std::string label;

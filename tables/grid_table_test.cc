@@ -156,6 +156,19 @@ TEST(ReadStudyTable, BadFilesAndEntries) {
               HasSubstr("b.rows.r.acc is \"high\", not a number"));
 }
 
+TEST(ReadStudyTableFor, TheDatasEntryThenNoneForFashionMnistThenTheStudys) {
+  const std::string path = TestTempPath("for_data.json");
+  Write(path, R"({"t": {"source": "study", "rows": {}},
+                  "t@fashion_mnist": {"source": "published", "rows": {}},
+                  "u": {"source": "study u", "rows": {}}})");
+  EXPECT_EQ((*ReadStudyTableFor(path, "t", "fashion_mnist"))->source, "published");
+  EXPECT_EQ((*ReadStudyTableFor(path, "t", "synthetic"))->source, "study");
+  EXPECT_EQ((*ReadStudyTableFor(path, "t", "/data/afhq"))->source, "study");
+  EXPECT_FALSE(ReadStudyTableFor(path, "u", "fashion_mnist")->has_value());
+  EXPECT_TRUE(absl::IsNotFound(ReadStudyTableFor(path, "v", "synthetic").status()));
+  EXPECT_TRUE(absl::IsNotFound(ReadStudyTableFor("/nonexistent.json", "t", "x").status()));
+}
+
 // The project's study numbers: every entry reads, and every grid's study entry exists.
 TEST(StudyNumbers, EveryEntryReads) {
   const std::string path = std::string(std::getenv("TEST_SRCDIR")) +
@@ -175,6 +188,12 @@ TEST(StudyNumbers, EveryEntryReads) {
     ASSERT_TRUE(spec.ok()) << spec.status();
     if (!spec->study.empty()) {
       EXPECT_TRUE(json.contains(spec->study)) << grid.path() << " names " << spec->study;
+    }
+  }
+  for (const auto& entry : json.items()) {  // "<study>@<data>" entries belong to a study.
+    const std::string key = entry.key();
+    if (key.find('@') != std::string::npos) {
+      EXPECT_TRUE(json.contains(key.substr(0, key.find('@')))) << key;
     }
   }
 }
