@@ -52,12 +52,16 @@ def main():
                         help="the noise's standard deviation in pixel levels (0-255)")
     parser.add_argument("--columns", default="test_acc,best.val_acc",
                         help="dotted keys of each run's results.json")
-    parser.add_argument("--name", default="", help="the table's name; default noise_<recipe>")
-    parser.add_argument("--out", default="", help="default runs/noise_sweep in the workspace")
+    parser.add_argument("--name", default="",
+                        help="the table's name; default noise_<recipe>_sigma<sigma>")
+    parser.add_argument("--scale", default="small", help="ci, small or paper")
+    parser.add_argument("--out", default="",
+                        help="default runs/noise_sweep/<scale> in the workspace")
     own, rest = parser.parse_known_args(sys.argv[1:])
     if not 0 <= own.sigma <= 255:
         fail("--sigma=%g: expected pixel levels in [0, 255]" % own.sigma)
-    name = own.name or "noise_" + own.recipe
+    # The sigma and the scale name the table and its folder: runs of another never count.
+    name = own.name or "noise_%s_sigma%s" % (own.recipe, ("%g" % own.sigma).replace(".", "_"))
     if not re.fullmatch(r"[a-z0-9_]+", name):
         fail("--name=%s: a table's name is [a-z0-9_]+" % name)
     columns = [key for key in own.columns.split(",") if key]
@@ -65,7 +69,7 @@ def main():
         fail("--columns: at least one key")
     fractions = fractions_of(own.fractions)
     out = own.out or os.path.join(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."), "runs",
-                                  "noise_sweep")
+                                  "noise_sweep", own.scale)
     if not os.path.isabs(out):
         out = os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", "."), out)
     spec = {
@@ -85,7 +89,7 @@ def main():
     with open(path, "w") as f:
         json.dump(spec, f, indent=2)
         f.write("\n")
-    os.execv(grid, [grid, "--grids=" + path, "--out=" + out] + rest)
+    os.execv(grid, [grid, "--grids=" + path, "--out=" + out, "--scale=" + own.scale] + rest)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class NoiseSweepTest(unittest.TestCase):
         result = self.sweep("--recipe=endangered_model4", "--fractions=0,0.1,0.2",
                             "--sigma=30", "--seeds=2")
         self.assertEqual(result.returncode, 0, result.stderr)
-        with open(os.path.join(self.dir, "noise_endangered_model4.json")) as f:
+        with open(os.path.join(self.dir, "noise_endangered_model4_sigma30.json")) as f:
             table = json.load(f)
         labels = [cell["label"] for cell in table["cells"]]
         self.assertEqual(labels, ["noise_fraction=0", "noise_fraction=0.1",
@@ -51,10 +51,11 @@ class NoiseSweepTest(unittest.TestCase):
         for mean, expected in zip(means, [0.9, 0.8, 0.7]):
             self.assertAlmostEqual(mean, expected)
         self.assertEqual(table["best"], None)
-        with open(os.path.join(self.dir, "noise_endangered_model4", "noise_fraction=0.1",
+        with open(os.path.join(self.dir, "noise_endangered_model4_sigma30", "noise_fraction=0.1",
                                "seed_1", "results.json")) as f:
             self.assertEqual(json.load(f)["sigma"], 30)
-        self.assertTrue(os.path.exists(os.path.join(self.dir, "noise_endangered_model4.svg")))
+        self.assertTrue(
+            os.path.exists(os.path.join(self.dir, "noise_endangered_model4_sigma30.svg")))
 
     def test_bad_input(self):
         cases = [

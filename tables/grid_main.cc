@@ -9,6 +9,7 @@
 // Every run (a step or a cell, per seed) is one trainer process in <out>/<name>/<run>/seed_<S>
 // (tables/grid_runner.h): a finished run is skipped, a killed one resumed, so a table can be
 // stopped at any moment and run again. Flags after -- go to every cell's trainer.
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -39,7 +40,9 @@ DEFINE_string(scale, "small", "ci, small or paper: the trainers' --scale and the
 DEFINE_string(data, "synthetic", "The data of the runs that take {data} (see each grid file).");
 DEFINE_int64(seeds, 1, "Seeds per cell: first_seed, ..., first_seed + seeds - 1.");
 DEFINE_uint64(first_seed, 0, "The first seed.");
-DEFINE_string(out, "", "Folder of the tables; default runs/tables/<scale> in the workspace.");
+DEFINE_string(out, "",
+              "Folder of the tables; default runs/tables/<scale> in the workspace "
+              "(runs/tables/<scale>_<data's name> for other --data).");
 DEFINE_string(shard, "0/1",
               "i/n: run every n-th cell (cells x seeds, cell-major) from the i-th, so that n "
               "processes or machines with one --out share a table; steps run where needed.");
@@ -181,7 +184,6 @@ absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
         if (run.is_step) failed_steps.insert({runs.steps[run.index].dir, run.seed});
       }
     };
-    ExecuteRuns(plan.steps, FLAGS_jobs, /*wait_for_lock=*/true, report);
     const auto skip = [&](const PlannedRun& run) -> std::string {
       for (const GridRun& step : runs.steps) {
         if (failed_steps.count({step.dir, run.seed}) > 0) {
@@ -190,7 +192,20 @@ absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
       }
       return "";
     };
-    ExecuteRuns(plan.cells, FLAGS_jobs, /*wait_for_lock=*/false, report, skip);
+    // Steps one at a time, in order: a step may read the steps before it (a model, then its
+    // features), and waits for another runner that holds one.
+    ExecuteRuns(plan.steps, /*jobs=*/1, /*wait_for_lock=*/true, report, skip);
+    const std::vector<absl::StatusOr<RunOutcome>> outcomes =
+        ExecuteRuns(plan.cells, FLAGS_jobs, /*wait_for_lock=*/false, report, skip);
+    // Cells another runner (a shard) held: wait for it, so that this table is whole too.
+    std::vector<PlannedRun> busy;
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      if (outcomes[i].ok() && outcomes[i]->kind == RunOutcome::Kind::kBusy) {
+        busy.push_back(plan.cells[i]);
+      }
+    }
+    total += busy.size();
+    ExecuteRuns(busy, FLAGS_jobs, /*wait_for_lock=*/true, report, skip);
   }
   ASSIGN_OR_RETURN(const GridReport table,
                    GatherGrid(spec, runs, options.out, options.seeds, options.scale,
@@ -222,8 +237,19 @@ absl::Status Run(const std::vector<std::string>& passthrough, const char* argv0)
   options.passthrough = passthrough;
   if (FLAGS_run_threads < 0) return absl::InvalidArgumentError("--run_threads: 0 or more");
   options.threads = FLAGS_run_threads;
-  const std::string out =
-      FLAGS_out.empty() ? DefaultRunDir("tables/" + FLAGS_scale) : UserPath(FLAGS_out);
+  // Runs on other data go elsewhere by default: a finished run is never taken for another's.
+  std::string data_suffix;
+  if (FLAGS_data != "synthetic") {
+    data_suffix = "_";
+    std::string data = FLAGS_data;
+    while (data.size() > 1 && data.back() == '/') data.pop_back();
+    for (char c : std::filesystem::path(data).filename().string()) {
+      data_suffix += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    }
+  }
+  const std::string out = FLAGS_out.empty()
+                              ? DefaultRunDir("tables/" + FLAGS_scale + data_suffix)
+                              : UserPath(FLAGS_out);
   options.out = std::filesystem::absolute(out).string();
   const std::string study_numbers =
       FLAGS_study_numbers.empty() ? RunfilePath(runfiles, kStudyNumbers)
@@ -236,9 +262,15 @@ absl::Status Run(const std::vector<std::string>& passthrough, const char* argv0)
   std::vector<std::string> index;
   for (const std::string& file : files) {
     std::string entry;
-    ASSIGN_OR_RETURN(const std::vector<std::string> table_failures,
-                     MakeTable(file, options, study_numbers, &entry));
-    failures.insert(failures.end(), table_failures.begin(), table_failures.end());
+    absl::StatusOr<std::vector<std::string>> table_failures =
+        MakeTable(file, options, study_numbers, &entry);
+    if (!table_failures.ok()) {  // The other tables go on.
+      if (files.size() == 1) return table_failures.status();
+      std::fprintf(stderr, "error: %s\n", std::string(table_failures.status().message()).c_str());
+      failures.push_back(std::string(table_failures.status().message()));
+      continue;
+    }
+    failures.insert(failures.end(), table_failures->begin(), table_failures->end());
     index.push_back(entry);
   }
   if (files.size() > 1) {

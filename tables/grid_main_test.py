@@ -13,25 +13,24 @@ GRID = os.path.abspath(sys.argv[1])
 TMP = os.environ.get("TEST_TMPDIR", tempfile.gettempdir())
 
 # A trainer that leaves a checkpoint, works for a while, then writes results.json whose numbers
-# follow from its flags alone; --lr=0.5 fails.
-FAKE_TRAINER = r"""#!/bin/sh
-dir=''; lr=''; seed=''; resume=false
-for a in "$@"; do
-  case "$a" in
-    --run_dir=*) dir="${a#--run_dir=}" ;;
-    --lr=*) lr="${a#--lr=}" ;;
-    --seed=*) seed="${a#--seed=}" ;;
-    --resume) resume=true ;;
-  esac
-done
-echo "fake trainer: $*"
-[ "$lr" = 0.5 ] && { echo "diverged" >&2; exit 2; }
-touch "$dir/checkpoint.pt"
-sleep "${FAKE_SECONDS:-0.6}"
-acc=$(awk "BEGIN { print $lr * 10 + $seed / 100 }")
-printf '{"test_acc": %s, "best": {"val_acc": %s}, "resumed": %s}\n' "$acc" "$acc" "$resume" \
-  > "$dir/results.json.tmp"
-mv "$dir/results.json.tmp" "$dir/results.json"
+# follow from its flags alone; --lr=0.5 fails; --needs=<file> fails unless the file exists.
+FAKE_TRAINER = r"""#!/usr/bin/python3
+import json, os, sys, time
+flags = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+resume = "--resume" in sys.argv
+print("fake trainer:", " ".join(sys.argv[1:]), flush=True)
+if flags.get("lr") == "0.5":
+    sys.exit(2)
+step = flags.get("needs")  # A step's output this run reads.
+if step and not os.path.exists(step):
+    sys.exit("no " + step)
+open(os.path.join(flags["run_dir"], "checkpoint.pt"), "w").close()
+time.sleep(float(os.environ.get("FAKE_SECONDS", "0.6")))  # In process: no child holds the lock.
+acc = float(flags.get("lr", "0")) * 10 + int(flags["seed"]) / 100
+path = os.path.join(flags["run_dir"], "results.json")
+with open(path + ".tmp", "w") as f:
+    json.dump({"test_acc": acc, "best": {"val_acc": acc}, "resumed": resume}, f)
+os.rename(path + ".tmp", path)
 """
 
 
@@ -127,6 +126,21 @@ class GridMainTest(unittest.TestCase):
         merged = self.run_grid(grid, shared, "--merge_only")
         self.assertEqual(merged.returncode, 0, merged.stderr)
         self.assertEqual(self.table(shared), self.table(whole))
+
+    def test_steps_run_in_order_before_the_cells_with_several_jobs(self):
+        path = os.path.join(self.dir, "steps.json")
+        write(path, json.dumps({
+            "name": "steps", "title": "Steps", "trainer": "train",
+            "steps": [{"name": "first"},
+                      {"name": "second", "flags": ["--needs={step:first}/results.json"]}],
+            "axes": [{"flag": "lr", "values": ["0.01", "0.02", "0.03"]}],
+            "flags": ["--needs={step:second}/results.json"],
+            "columns": [{"key": "test_acc"}]}))
+        out = os.path.join(self.dir, "steps")
+        env = dict(os.environ, FAKE_SECONDS="0.1")
+        result = self.run_grid(path, out, "--jobs=3", "--seeds=2", env=env)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("6 of 6 runs finished", result.stdout)
 
     def test_a_failing_cell_is_reported_and_the_others_finish(self):
         grid = make_grid(self.dir, ["0.01", "0.5", "0.03"])

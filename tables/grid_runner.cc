@@ -4,9 +4,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -35,12 +37,15 @@ bool Exists(const std::string& path) {
 std::string Now() {
   const std::time_t now = std::time(nullptr);
   char buffer[64];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+  std::tm local{};
+  ::localtime_r(&now, &local);  // Not std::localtime: runs on several threads.
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S", &local);
   return buffer;
 }
 
-// Holds the flock of a run folder's lock file until destroyed. The descriptor is inherited by the
-// trainer (no O_CLOEXEC), so the run stays locked while either lives.
+// Holds the flock of a run folder's lock file until destroyed. The run's trainer alone inherits
+// the descriptor (RunChild's inherit_fd), so the run stays locked while either lives; the
+// trainers other threads start do not hold it.
 class RunLock {
  public:
   RunLock() = default;
@@ -54,7 +59,7 @@ class RunLock {
   // `wait`.
   absl::StatusOr<bool> Take(const std::string& dir, bool wait) {
     const std::string path = dir + "/" + kRunLockFile;
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoToStatus(errno, "cannot open " + path);
     int result;
     do {
@@ -69,6 +74,8 @@ class RunLock {
     fd_ = fd;
     return true;
   }
+
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
@@ -91,14 +98,49 @@ nlohmann::json ReadRecord(const std::string& dir) {
   return record.is_object() ? record : nlohmann::json::object();
 }
 
+// What decides a run's results in its command: all but the binary's path (another checkout's or
+// a Bazel action's), --threads, --progress and --resume.
+std::vector<std::string> DecisiveArgs(const std::vector<std::string>& argv) {
+  std::vector<std::string> args;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg.rfind("--threads=", 0) == 0 || arg.rfind("--progress=", 0) == 0 ||
+        arg == "--resume") {
+      continue;
+    }
+    args.push_back(arg);
+  }
+  return args;
+}
+
+// "" when the run in `dir` was started with the same decisive arguments as `run` (or never
+// started); else the first difference.
+std::string CommandDifference(const PlannedRun& run) {
+  const nlohmann::json record = ReadRecord(run.dir);
+  if (!record.contains("argv") || !record["argv"].is_array()) return "";
+  std::vector<std::string> before;
+  for (const nlohmann::json& arg : record["argv"]) {
+    if (arg.is_string()) before.push_back(arg.get<std::string>());
+  }
+  const std::vector<std::string> was = DecisiveArgs(before);
+  const std::vector<std::string> now = DecisiveArgs(run.argv);
+  for (size_t i = 0; i < std::max(was.size(), now.size()); ++i) {
+    const std::string a = i < was.size() ? was[i] : "(nothing)";
+    const std::string b = i < now.size() ? now[i] : "(nothing)";
+    if (a != b) return a + " then, " + b + " now";
+  }
+  return "";
+}
+
 // Adds an attempt to the run's run.json: its command, seconds and how it ended.
-absl::Status RecordAttempt(const PlannedRun& run, double seconds, const std::string& ended) {
+absl::Status RecordAttempt(const PlannedRun& run, double seconds, const std::string& ended,
+                           bool count = true) {
   nlohmann::json record = ReadRecord(run.dir);
   const double before = record.value("seconds", 0.0);
   record["label"] = run.label;
   record["argv"] = run.argv;
   record["seconds"] = before + seconds;
-  record["attempts"] = record.value("attempts", 0) + 1;
+  record["attempts"] = record.value("attempts", 0) + (count ? 1 : 0);
   record["last_attempt"] = {{"ended", ended}, {"seconds", seconds}, {"at", Now()}};
   return WriteFileAtomically(run.dir + "/" + kRunRecordFile, record.dump(2) + "\n");
 }
@@ -150,8 +192,10 @@ absl::StatusOr<GridPlan> PlanGrid(const GridRuns& runs, const GridRunOptions& op
     values.seed = std::to_string(seed);
     values.scale = options.scale;
     values.data = options.data;
-    for (const GridRun& step : runs.steps) {
-      values.steps[step.dir] = RunFolder(options.out, step.dir, seed);
+    // A step sees the steps before it; a cell sees them all.
+    const size_t visible = is_step ? index : runs.steps.size();
+    for (size_t s = 0; s < visible; ++s) {
+      values.steps[runs.steps[s].dir] = RunFolder(options.out, runs.steps[s].dir, seed);
     }
     planned.argv.push_back(binary->second);
     if (!run.recipe.empty()) {
@@ -168,9 +212,6 @@ absl::StatusOr<GridPlan> PlanGrid(const GridRuns& runs, const GridRunOptions& op
     if (options.threads > 0) planned.argv.push_back("--threads=" + std::to_string(options.threads));
     if (planned.kind.takes_progress) planned.argv.push_back("--progress=false");
     std::vector<std::string> flags = run.flags;
-    if (!is_step) {
-      flags.insert(flags.end(), options.passthrough.begin(), options.passthrough.end());
-    }
     flags.insert(flags.end(), planned.kind.dir_args.begin(), planned.kind.dir_args.end());
     for (const std::string& flag : flags) {
       absl::StatusOr<std::string> filled = FillPlaceholders(flag, values);
@@ -179,6 +220,11 @@ absl::StatusOr<GridPlan> PlanGrid(const GridRuns& runs, const GridRunOptions& op
                                           std::string(filled.status().message()));
       }
       planned.argv.push_back(*filled);
+    }
+    if (!is_step) {  // The user's, as typed: no placeholders.
+      planned.argv.insert(planned.argv.end() - static_cast<std::ptrdiff_t>(
+                                                   planned.kind.dir_args.size()),
+                          options.passthrough.begin(), options.passthrough.end());
     }
     return planned;
   };
@@ -217,6 +263,13 @@ absl::StatusOr<RunOutcome> ExecuteRun(const PlannedRun& run, bool wait_for_lock)
     outcome.message = "another runner holds " + run.dir + "/" + kRunLockFile;
     return outcome;
   }
+  const std::string difference = CommandDifference(run);
+  if (!difference.empty()) {
+    outcome.kind = RunOutcome::Kind::kFailed;
+    outcome.message = run.dir + " holds a run with other flags (" + difference +
+                      "): delete that folder to run it again, or use another --out";
+    return outcome;
+  }
   const RunState state = StateOfRun(run.dir, run.kind);
   if (state == RunState::kFinished) {
     outcome.kind = RunOutcome::Kind::kAlreadyFinished;
@@ -228,8 +281,10 @@ absl::StatusOr<RunOutcome> ExecuteRun(const PlannedRun& run, bool wait_for_lock)
   const std::string log = run.dir + "/" + kRunLogFile;
   RETURN_IF_ERROR(AppendLine(log, "=== grid " + Now() + (resume ? ": resuming: " : ": starting: ") +
                                       Joined(argv)));
+  // The command goes on record before the run starts, so that a killed run is compared too.
+  RETURN_IF_ERROR(RecordAttempt(run, 0, "started", /*count=*/false));
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(const ChildExit exit, RunChild(argv, log));
+  ASSIGN_OR_RETURN(const ChildExit exit, RunChild(argv, log, lock.fd()));
   outcome.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!exit.ok()) {

@@ -4,10 +4,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -179,10 +182,53 @@ TEST(ExecuteRun, ALockedRunIsBusyOrAwaited) {
   absl::StatusOr<RunOutcome> busy = ExecuteRun(run, /*wait_for_lock=*/false);
   ASSERT_TRUE(busy.ok());
   EXPECT_EQ(busy->kind, RunOutcome::Kind::kBusy);
-  ::close(fd);  // Released: now it runs.
+  // Waiting: the run starts once the holder lets go, and not before.
+  std::atomic<bool> released{false};
+  std::thread holder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    released = true;
+    ::close(fd);
+  });
   absl::StatusOr<RunOutcome> ran = ExecuteRun(run, /*wait_for_lock=*/true);
+  const bool waited = released;
+  holder.join();
   ASSERT_TRUE(ran.ok());
   EXPECT_EQ(ran->kind, RunOutcome::Kind::kFinished);
+  EXPECT_TRUE(waited);
+}
+
+TEST(ExecuteRun, ARunWithOtherFlagsIsRefusedNotReused) {
+  const std::string out = TestTempPath("changed");
+  absl::StatusOr<GridPlan> plan = PlanGrid(TwoCellsOneStep(), Options(out));
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(ExecuteRun(plan->cells[0], false)->kind, RunOutcome::Kind::kFinished);
+  GridRunOptions other = Options(out);
+  other.data = "fashion_mnist";
+  other.threads = 2;  // Threads do not decide the results: not a difference.
+  absl::StatusOr<GridPlan> changed = PlanGrid(TwoCellsOneStep(), other);
+  ASSERT_TRUE(changed.ok());
+  absl::StatusOr<RunOutcome> refused = ExecuteRun(changed->cells[0], false);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->kind, RunOutcome::Kind::kFailed);
+  EXPECT_THAT(refused->message,
+              HasSubstr("holds a run with other flags (--data=synthetic then, "
+                        "--data=fashion_mnist now): delete that folder"));
+  GridRunOptions threads = Options(out);
+  threads.threads = 2;
+  EXPECT_EQ(ExecuteRun(PlanGrid(TwoCellsOneStep(), threads)->cells[0], false)->kind,
+            RunOutcome::Kind::kAlreadyFinished);
+}
+
+TEST(PlanGrid, AStepSeesOnlyTheStepsBeforeItAndUserFlagsStayAsTyped) {
+  GridRuns runs = TwoCellsOneStep();
+  runs.steps[0].flags.push_back("--x={step:pretrain}");  // Itself.
+  EXPECT_THAT(PlanGrid(runs, Options("/t")).status().message(),
+              HasSubstr("unknown placeholder {step:pretrain}"));
+  GridRunOptions options = Options("/t");
+  options.passthrough = {"--augment=odd{name}"};
+  absl::StatusOr<GridPlan> plan = PlanGrid(TwoCellsOneStep(), options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->cells[0].argv[plan->cells[0].argv.size() - 2], "--augment=odd{name}");
 }
 
 TEST(ExecuteRuns, EveryRunOnceOnSeveralThreadsWithSkips) {

@@ -248,6 +248,10 @@ absl::StatusOr<GridSpec> Parse(const Json& json) {
   if (json.contains("scales")) {
     if (!json["scales"].is_object()) return absl::InvalidArgumentError("\"scales\" is no object");
     for (const auto& entry : json["scales"].items()) {
+      if (entry.key() != "ci" && entry.key() != "small" && entry.key() != "paper") {
+        return absl::InvalidArgumentError("scale \"" + entry.key() +
+                                          "\" is not ci, small or paper");
+      }
       ASSIGN_OR_RETURN(spec.scales[entry.key()],
                        Scale(entry.value(), "scales." + entry.key(), spec));
     }
@@ -348,6 +352,10 @@ absl::StatusOr<GridRuns> ExpandGrid(const GridSpec& spec, const std::string& sca
                                     : row.name + ", " + values;
       if (cell.label.empty()) cell.label = "run";
       cell.dir = DirName(cell.label);
+      if (cell.dir.find_first_not_of('.') == std::string::npos) {
+        return absl::InvalidArgumentError(spec.name + ": a run named \"" + cell.label +
+                                          "\" would have no folder of its own");
+      }
       if (!dirs.insert(cell.dir).second) {
         return absl::InvalidArgumentError(spec.name + ": two runs share the folder \"" + cell.dir +
                                           "\" (rename a row or step)");

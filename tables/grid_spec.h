@@ -53,7 +53,9 @@ struct GridColumn {
 struct GridRunSpec {
   std::string name;
   std::string trainer;  // Empty: the file's trainer.
-  std::string recipe;   // Empty: the file's recipe, if any.
+  // Empty: for a row the file's recipe, if any; for a step none (a step such as
+  // extract_features takes no recipe).
+  std::string recipe;
   std::vector<std::string> flags;
 };
 
@@ -94,8 +96,8 @@ struct GridSpec {
 // that is not [a-z0-9_]+; no trainer; no columns; a row, step, column or axis without its name,
 // key or flag; two rows, steps, columns or axes with one name; an axis without values or with a
 // value twice; a flag that does not start with "--"; a scale narrowing an axis the file does not
-// have, to a value the axis does not have, or keeping a row the file does not have; "best" or
-// "plot" that is not a column's key.
+// have, to a value the axis does not have, or keeping a row the file does not have; a scale
+// other than ci, small and paper; "best" or "plot" that is not a column's key.
 absl::StatusOr<GridSpec> ParseGridSpec(const nlohmann::json& json, const std::string& origin);
 
 // Reads and parses the grid file at `path` (NotFound when missing, InvalidArgument when it is not
@@ -132,7 +134,8 @@ struct Placeholders {
 };
 
 // `text` with every {out}, {dir}, {seed}, {scale}, {data} and {step:NAME} replaced. Errors: an
-// unknown placeholder or step ("{step:nope}"), an unclosed '{'.
+// unknown placeholder or step ("{step:nope}"; a step sees only the steps before it), an unclosed
+// '{'.
 absl::StatusOr<std::string> FillPlaceholders(const std::string& text, const Placeholders& values);
 
 }  // namespace fauna

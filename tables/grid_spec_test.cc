@@ -106,6 +106,16 @@ TEST(ExpandGrid, RowsSharingAFolderAreAnError) {
   EXPECT_THAT(runs.status().message(), HasSubstr("share the folder \"a_b\""));
 }
 
+TEST(ExpandGrid, ARunNamedDotsIsRefused) {
+  Json json = Grid();
+  json["rows"] = Json::parse(R"([{"name": ".."}])");
+  json.erase("scales");
+  json.erase("axes");
+  absl::StatusOr<GridRuns> runs = ExpandGrid(*ParseGridSpec(json, "x"), "ci");
+  ASSERT_FALSE(runs.ok());
+  EXPECT_THAT(runs.status().message(), HasSubstr("would have no folder of its own"));
+}
+
 TEST(ParseGridSpec, BadFilesAreRefusedWithWhatIsWrong) {
   Json json = Grid();
   json["colums"] = 1;
@@ -149,6 +159,9 @@ TEST(ParseGridSpec, BadFilesAreRefusedWithWhatIsWrong) {
   json = Grid();
   json["rows"][0]["flags"] = "--lr=1";
   EXPECT_THAT(ParseError(json), HasSubstr("is not an array of strings"));
+  json = Grid();
+  json["scales"]["smal"] = Json::object();
+  EXPECT_THAT(ParseError(json), HasSubstr("scale \"smal\" is not ci, small or paper"));
   EXPECT_THAT(ParseError(Json::array()), HasSubstr("demo.json: the grid is not an object"));
 }
 

@@ -80,19 +80,23 @@ std::string SeedsText(const std::vector<uint64_t>& seeds) {
   return text;
 }
 
-// Why the run in `dir` has no results: its state, or how its last attempt ended.
+// Why the run in `dir` has no results: how its last attempt failed, or its state (a run killed
+// while it ran last ended "started").
 std::string Unfinished(const std::string& dir, const TrainerKind& kind) {
+  const bool resumable = StateOfRun(dir, kind) == RunState::kResumable;
   std::error_code error;
   const std::string record_path = dir + "/" + kRunRecordFile;
   if (std::filesystem::exists(record_path, error)) {
     absl::StatusOr<Json> record = ReadJsonFile(record_path);
-    if (record.ok() && record->contains("last_attempt") &&
-        (*record)["last_attempt"].value("ended", "") != "finished") {
-      return "failed: " + (*record)["last_attempt"].value("ended", std::string("?"));
+    const std::string ended =
+        record.ok() && record->contains("last_attempt")
+            ? (*record)["last_attempt"].value("ended", std::string("?"))
+            : std::string("started");
+    if (ended != "finished" && ended != "started") {
+      return "failed: " + ended + (resumable ? " (a checkpoint is kept: a rerun resumes)" : "");
     }
   }
-  return StateOfRun(dir, kind) == RunState::kResumable ? "checkpoint (killed; resumes)"
-                                                       : "not started";
+  return resumable ? "checkpoint (killed; a rerun resumes)" : "not started";
 }
 
 }  // namespace

@@ -84,7 +84,8 @@ TEST(GatherGrid, SummarisesSeedsMarksTheBestAndPutsTheStudyBeside) {
   const GridCellReport& b = report->cells[1];
   EXPECT_EQ(b.finished_seeds.size(), 1u);
   ASSERT_EQ(b.unfinished.size(), 1u);
-  EXPECT_EQ(b.unfinished[0].second, "failed: exit code 3, log x");
+  EXPECT_EQ(b.unfinished[0].second,
+            "failed: exit code 3, log x (a checkpoint is kept: a rerun resumes)");
   EXPECT_EQ(b.values[1].count, 0);  // No val accuracy in its results: NaN.
   EXPECT_EQ(b.values[2].non_finite, 1);
   EXPECT_EQ(report->best_cell, 0);  // By val accuracy, which lr=0.01 lacks.
@@ -100,6 +101,10 @@ TEST(GatherGrid, SummarisesSeedsMarksTheBestAndPutsTheStudyBeside) {
   EXPECT_THAT(md, HasSubstr("| 0.7500 \xC2\xB1 0.3536 | NaN |"));  // Loss; the study's NaN.
   EXPECT_THAT(md, HasSubstr("| lr=0.01 | 0.9000 | \xE2\x80\x94 | NaN |"));
   EXPECT_THAT(md, HasSubstr("- lr=0.01, seed 1: failed: exit code 3"));
+  Write(out + "/lr=0.01/seed_1/run.json", R"({"last_attempt": {"ended": "started"}})");
+  EXPECT_EQ(GatherGrid(spec, runs, out, {0, 1}, "ci", "synthetic", std::nullopt)
+                ->cells[1].unfinished[0].second,
+            "checkpoint (killed; a rerun resumes)");
   EXPECT_THAT(md, HasSubstr("Study rows with no run at this scale: lr=1."));
 
   const nlohmann::json json = GridJson(*report);

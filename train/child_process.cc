@@ -49,7 +49,7 @@ std::string ChildExit::ToString() const {
 }
 
 absl::StatusOr<ChildExit> RunChild(const std::vector<std::string>& argv,
-                                   const std::string& log_path) {
+                                   const std::string& log_path, int inherit_fd) {
   if (argv.empty()) return absl::InvalidArgumentError("RunChild: no program given");
   const int log = ::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (log < 0) return ErrnoToStatus(errno, "cannot open log " + log_path);
@@ -77,6 +77,7 @@ absl::StatusOr<ChildExit> RunChild(const std::vector<std::string>& argv,
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // The parent died before prctl.
+    if (inherit_fd >= 0 && ::fcntl(inherit_fd, F_SETFD, 0) != 0) ::_exit(127);
     if (::dup2(null, STDIN_FILENO) >= 0 && ::dup2(log, STDOUT_FILENO) >= 0 &&
         ::dup2(log, STDERR_FILENO) >= 0) {
       ::execv(args[0], args.data());

@@ -33,8 +33,11 @@ struct ChildExit {
 // Example:
 //   ASSIGN_OR_RETURN(ChildExit exit, RunChild({trainer, "--seed=3"}, dir + "/log.txt"));
 //   if (!exit.ok()) std::printf("failed: %s\n", exit.ToString().c_str());
+// `inherit_fd`, when not -1, is a descriptor (opened with O_CLOEXEC, as every other) that this
+// child alone inherits: a lock that should live as long as the child, without leaking into the
+// children other threads start meanwhile.
 absl::StatusOr<ChildExit> RunChild(const std::vector<std::string>& argv,
-                                   const std::string& log_path);
+                                   const std::string& log_path, int inherit_fd = -1);
 
 }  // namespace fauna
 

@@ -1,6 +1,8 @@
 #include "train/child_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -52,6 +54,21 @@ TEST(RunChild, ReportsASignal) {
   EXPECT_FALSE(exit->ok());
   EXPECT_EQ(exit->signal, SIGKILL);
   EXPECT_THAT(exit->ToString(), HasSubstr("killed by signal 9"));
+}
+
+TEST(RunChild, OnlyTheGivenDescriptorIsInherited) {
+  const std::string path = TestTempPath("child_inherit.lock");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  const std::string check = "test -e /proc/self/fd/" + std::to_string(fd);
+  const std::string log = TestTempPath("child_inherit.log");
+  absl::StatusOr<ChildExit> without = RunChild({"/bin/sh", "-c", check}, log);
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->exit_code, 1);  // Closed on exec.
+  absl::StatusOr<ChildExit> with = RunChild({"/bin/sh", "-c", check}, log, fd);
+  ASSERT_TRUE(with.ok());
+  EXPECT_TRUE(with->ok());
+  ::close(fd);
 }
 
 TEST(RunChild, ProgramsThatCannotRunAndBadLogsAreErrors) {
