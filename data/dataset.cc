@@ -32,6 +32,13 @@
 namespace fauna {
 namespace {
 
+// Debian's Fashion-MNIST folder, or $FAUNA_FASHION_MNIST_DIR: the same files elsewhere (a Bazel
+// action's declared copy of them).
+std::string FashionMnistDir() {
+  const char* dir = std::getenv("FAUNA_FASHION_MNIST_DIR");
+  return dir != nullptr && *dir != '\0' ? dir : kFashionMnistDir;
+}
+
 // DeriveSeed stream of the dirty data's choice and noise, per part (0 train, 1 val, 2 test).
 constexpr uint64_t kDirtyDataStream = 0x6e6f697365;  // "noise"
 
@@ -142,9 +149,7 @@ absl::StatusOr<SplitItems> OpenItems(const DatasetOptions& options,
     ASSIGN_OR_RETURN(items, SplitWhole(std::move(all), fractions, options.seed));
     items.kind = "synthetic";
   } else if (options.data == "fashion_mnist") {
-    // $FAUNA_FASHION_MNIST_DIR: the same files elsewhere (a Bazel action's declared copy of them).
-    const char* env_dir = std::getenv("FAUNA_FASHION_MNIST_DIR");
-    const std::string dir = env_dir != nullptr && *env_dir != '\0' ? env_dir : kFashionMnistDir;
+    const std::string dir = FashionMnistDir();
     ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> train, OpenFashionMnist(dir, "train"));
     ASSIGN_OR_RETURN(std::shared_ptr<const ImageSource> test, OpenFashionMnist(dir, "test"));
     ASSIGN_OR_RETURN(items, SplitWithOwnTest(std::move(train), std::move(test), fractions,
@@ -199,10 +204,12 @@ std::string CacheTag(const DatasetOptions& options, const std::string& kind) {
   if (kind == "folder" || kind == "manifest") {
     where = std::filesystem::absolute(options.data, error).lexically_normal().string();
   }
+  if (kind == "fashion_mnist") where += ":" + FashionMnistDir();
   if (options.noise_fraction > 0) {
     // The dirty items and their noise follow the seed, which a folder's cache key (its files and
     // the decode settings) does not hold: AFHQ's val/ test part is the same files for any seed.
-    where += ":noise:" + std::to_string(options.noise_fraction) + ":" +
+    // "after-resize": the noise is added at the model's size (caches made before that differ).
+    where += ":noise-after-resize:" + std::to_string(options.noise_fraction) + ":" +
              std::to_string(options.noise_sigma) + ":" + std::to_string(options.seed);
   }
   char hash[17];

@@ -49,8 +49,8 @@ struct DatasetOptions {
   // llround(noise_fraction * part size) items carry Gaussian noise (data/augment/noise.h), chosen
   // by NoisySubset from the data seed and the part, so that for one seed the 5% items lie within
   // the 10% ones and every run sees the same dirty images with the same noise. In [0, 1]; 0: none.
-  // The noise is added to the source's image before it is resized to image_size (synthetic images
-  // are drawn at image_size) and is part of the decoded cache.
+  // The noise is added to each image as decoded and resized to image_size (so it has sigma levels
+  // at the size the model sees) and is part of the decoded cache.
   double noise_fraction = 0;
   // Standard deviation of that noise in 8-bit pixel levels, in [0, 255]. The study does not give
   // its sigma; 25 is fauna's choice (clearly visible, the image still recognisable).

@@ -32,7 +32,7 @@ def fractions_of(text):
             fail("--fractions: \"%s\" is not a number" % item)
         if not 0 <= value <= 1:
             fail("--fractions: %s is not in [0, 1]" % item)
-        if item in values:
+        if value in [float(v) for v in values]:
             fail("--fractions: %s twice" % item)
         values.append(item)
     return values
@@ -86,9 +86,10 @@ def main():
     }
     os.makedirs(os.path.join(out, "grids"), exist_ok=True)
     path = os.path.join(out, "grids", name + ".json")
-    with open(path, "w") as f:
+    with open(path + ".tmp%d" % os.getpid(), "w") as f:  # Shards may start together.
         json.dump(spec, f, indent=2)
         f.write("\n")
+    os.replace(path + ".tmp%d" % os.getpid(), path)
     os.execv(grid, [grid, "--grids=" + path, "--out=" + out, "--scale=" + own.scale] + rest)
 
 

@@ -61,7 +61,7 @@ class NoiseSweepTest(unittest.TestCase):
         cases = [
             (["--fractions=0,2"], "2 is not in [0, 1]"),
             (["--fractions=0,a"], "\"a\" is not a number"),
-            (["--fractions=0.1,0.1"], "0.1 twice"),
+            (["--fractions=0.1,0.10"], "0.10 twice"),
             (["--sigma=300"], "--sigma=300"),
             (["--name=Bad"], "is [a-z0-9_]+"),
             (["--trainer=nope"], "no trainer \"nope\""),

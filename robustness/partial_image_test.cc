@@ -72,7 +72,9 @@ absl::Status Run() {
   options.on_view = [](const ViewResult& view, size_t index, size_t total) {
     std::fprintf(stderr, "[%zu/%zu] %-14s accuracy %.4f (%lld/%lld), %.1f s  %s\n", index + 1,
                  total, view.view.name.c_str(), view.evaluation.accuracy,
-                 static_cast<long long>(view.evaluation.accuracy * view.evaluation.count + 0.5),
+                 static_cast<long long>(view.evaluation.count > 0
+                                            ? view.evaluation.accuracy * view.evaluation.count + 0.5
+                                            : 0),
                  static_cast<long long>(view.evaluation.count), view.seconds,
                  view.canonical_spec.c_str());
   };

@@ -34,6 +34,14 @@ namespace {
 
 using nlohmann::json;
 
+// The "loss" of a stage's record: a number, or "NaN" as ReplaceNonFinite writes a stage that ran
+// no epoch; NaN when absent or unreadable.
+double LossOf(const json& record) {
+  if (!record.is_object() || !record.contains("loss")) return std::nan("");
+  absl::StatusOr<double> loss = NumberFromJson(record.at("loss"));
+  return loss.ok() ? *loss : std::nan("");
+}
+
 constexpr char kPretrain[] = "pretrain";
 constexpr char kFinetune[] = "finetune";
 // DeriveSeed streams: each stage's initialisation and batch order.
@@ -347,7 +355,7 @@ absl::StatusOr<AutoencoderSvmResult> TrainAutoencoderSvm(const Dataset& data,
                                   checkpoint));
       done = extras.meta.at("epoch").get<int64_t>();
       result.history = extras.meta.at("history").get<std::vector<json>>();
-      last_loss = extras.meta.value("loss", std::nan(""));
+      last_loss = LossOf(extras.meta);
       *resumed = true;
     }
     if (!resumed_after) resumed_after = static_cast<int64_t>(result.history.size());
@@ -459,7 +467,7 @@ absl::StatusOr<AutoencoderSvmResult> TrainAutoencoderSvm(const Dataset& data,
     }
     RETURN_IF_ERROR(finish_stage(kPretrain, *model, "pretrain.safetensors", loss));
   }
-  result.pretrain_loss = stages.done[kPretrain].value("loss", std::nan(""));
+  result.pretrain_loss = LossOf(stages.done[kPretrain]);
 
   // Stage 2: the full autoencoder from stage 1's weights.
   at::manual_seed(DeriveSeed(options.seed, kFinetuneStream, 1));
@@ -486,7 +494,7 @@ absl::StatusOr<AutoencoderSvmResult> TrainAutoencoderSvm(const Dataset& data,
     RETURN_IF_ERROR(LoadWeights(*model, autoencoder_path).status());
     RETURN_IF_ERROR(open_metrics());
   }
-  result.finetune_loss = stages.done[kFinetune].value("loss", std::nan(""));
+  result.finetune_loss = LossOf(stages.done[kFinetune]);
   result.resumed_after = resumed_after.value_or(static_cast<int64_t>(result.history.size()));
   result.pretrain_seconds = stage_seconds(kPretrain);
   result.finetune_seconds = stage_seconds(kFinetune);

@@ -125,6 +125,11 @@ absl::StatusOr<ClusterData> ReadInput(const Runtime& runtime, const Scale& scale
                                       nlohmann::json* description) {
   ClusterData data;
   if (!FLAGS_features.empty()) {
+    if (FLAGS_noise_fraction > 0) {
+      return absl::InvalidArgumentError(
+          "--noise_fraction with --features: the noise is added to images, and features files "
+          "hold none (extract features with --noise_fraction instead)");
+    }
     const std::string folder = UserPath(FLAGS_features);
     for (const auto& [name, set] : {std::pair<const char*, FeatureSet*>{"train", &data.train},
                                     {"val", &data.val},

@@ -85,13 +85,23 @@ std::string NoisySource::describe(int64_t index) const {
   return where;
 }
 
-absl::StatusOr<cv::Mat> NoisySource::Load(int64_t index) const {
-  ASSIGN_OR_RETURN(cv::Mat image, base_->Load(index));
+absl::StatusOr<cv::Mat> NoisySource::AddNoise(int64_t index, cv::Mat image) const {
   if (!noisy(index)) return image;
   image = image.clone();  // the base may hand out shared or read-only pixels
   std::mt19937_64 rng = MakeGenerator(seed_, kNoiseStream, static_cast<uint64_t>(index));
   RETURN_IF_ERROR(Annotate(AddGaussianNoise(image, sigma_, rng), base_->describe(index)));
   return image;
+}
+
+absl::StatusOr<cv::Mat> NoisySource::Load(int64_t index) const {
+  ASSIGN_OR_RETURN(cv::Mat image, base_->Load(index));
+  return AddNoise(index, std::move(image));
+}
+
+absl::StatusOr<cv::Mat> NoisySource::LoadResized(int64_t index,
+                                                 const DecodeOptions& options) const {
+  ASSIGN_OR_RETURN(cv::Mat image, base_->LoadResized(index, options));
+  return AddNoise(index, std::move(image));
 }
 
 }  // namespace fauna

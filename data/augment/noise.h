@@ -39,6 +39,8 @@ absl::StatusOr<std::vector<int64_t>> NoisySubset(int64_t n, double fraction, uin
 // An ImageSource adapter: the items of NoisySubset(base.size(), fraction, seed) come with
 // Gaussian noise of `sigma` added, drawn from (seed, index) alone, so that every epoch, thread and
 // run sees the same dirty dataset. Other items pass through untouched; labels never change.
+// LoadResized adds the noise after the base's own (reduced) decode and resize, so the noise has
+// `sigma` levels at the size the model sees and clean items are the clean run's pixels.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<NoisySource> dirty,
@@ -54,6 +56,7 @@ class NoisySource : public ImageSource {
   // The base's description, with " +noise(sigma=S)" for a noisy item.
   std::string describe(int64_t index) const override;
   absl::StatusOr<cv::Mat> Load(int64_t index) const override;
+  absl::StatusOr<cv::Mat> LoadResized(int64_t index, const DecodeOptions& options) const override;
 
   // Whether item `index` is one of the noisy ones.
   bool noisy(int64_t index) const;
@@ -61,6 +64,9 @@ class NoisySource : public ImageSource {
   const std::vector<int64_t>& noisy_indices() const { return noisy_indices_; }
 
  private:
+  // `image` with item `index`'s noise when it is a noisy one.
+  absl::StatusOr<cv::Mat> AddNoise(int64_t index, cv::Mat image) const;
+
   NoisySource(std::shared_ptr<const ImageSource> base, std::vector<int64_t> noisy_indices,
               double sigma, uint64_t seed)
       : base_(std::move(base)), noisy_indices_(std::move(noisy_indices)), sigma_(sigma),

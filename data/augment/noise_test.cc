@@ -157,6 +157,33 @@ TEST(NoisySource, DirtiesExactlyTheSubsetTheSameWayEveryTime) {
   EXPECT_EQ(dirty, 5);
 }
 
+// The noise comes after the base's own decode and resize: at the size the model sees, with its
+// full spread, and the clean items are the base's LoadResized pixels.
+TEST(NoisySource, LoadResizedAddsTheNoiseAtTheResizedSize) {
+  auto base = std::make_shared<GreySource>(20);
+  absl::StatusOr<std::unique_ptr<NoisySource>> noisy =
+      NoisySource::Create(base, /*fraction=*/0.5, /*sigma=*/20, /*seed=*/3);
+  ASSERT_TRUE(noisy.ok()) << noisy.status();
+  const NoisySource& source = **noisy;
+  DecodeOptions options;
+  options.size = 4;  // From 8 px: a shrink would average noise added before it.
+  for (int64_t i = 0; i < 20; ++i) {
+    absl::StatusOr<cv::Mat> image = source.LoadResized(i, options);
+    ASSERT_TRUE(image.ok()) << image.status();
+    const cv::Mat clean = *base->LoadResized(i, options);
+    ASSERT_EQ(image->size(), clean.size());
+    EXPECT_EQ(!Same(*image, clean), source.noisy(i)) << i;
+    if (source.noisy(i) && i >= 13) {  // Levels 130-190: no clipping at either end.
+      cv::Mat difference;
+      image->convertTo(difference, CV_64F);
+      difference -= cv::Scalar::all(static_cast<double>(10 * i));
+      cv::Scalar mean, stddev;
+      cv::meanStdDev(difference.reshape(1), mean, stddev);
+      EXPECT_GT(stddev[0], 10) << i;  // 48 values of sigma 20: far above an average's ~5.
+    }
+  }
+}
+
 TEST(NoisySource, BadArgumentsAndBaseErrorsAreErrors) {
   auto base = std::make_shared<GreySource>(10, /*failing=*/4);
   ExpectInvalid(NoisySource::Create(nullptr, 0.1, 10, 1).status(), "base");
