@@ -187,7 +187,10 @@ absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
     const auto skip = [&](const PlannedRun& run) -> std::string {
       for (const GridRun& step : runs.steps) {
         if (failed_steps.count({step.dir, run.seed}) > 0) {
-          return "step " + step.label + " of seed " + std::to_string(run.seed) + " failed";
+          const std::string why =
+              "step " + step.label + " of seed " + std::to_string(run.seed) + " failed";
+          const absl::Status recorded = RecordSkip(run, why);
+          return recorded.ok() ? why : why + " (" + std::string(recorded.message()) + ")";
         }
       }
       return "";

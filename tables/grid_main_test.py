@@ -142,6 +142,19 @@ class GridMainTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("6 of 6 runs finished", result.stdout)
 
+    def test_cells_of_a_failed_step_say_so(self):
+        path = os.path.join(self.dir, "broken_step.json")
+        write(path, json.dumps({
+            "name": "broken_step", "title": "Broken step", "trainer": "train",
+            "steps": [{"name": "first", "flags": ["--lr=0.5"]}],
+            "axes": [{"flag": "lr", "values": ["0.01"]}],
+            "columns": [{"key": "test_acc"}]}))
+        out = os.path.join(self.dir, "broken")
+        result = self.run_grid(path, out)
+        self.assertEqual(result.returncode, 1)
+        with open(os.path.join(out, "broken_step.md")) as f:
+            self.assertIn("- lr=0.01, seed 0: skipped: step first of seed 0 failed", f.read())
+
     def test_a_failing_cell_is_reported_and_the_others_finish(self):
         grid = make_grid(self.dir, ["0.01", "0.5", "0.03"])
         out = os.path.join(self.dir, "failing")

@@ -334,6 +334,16 @@ std::vector<absl::StatusOr<RunOutcome>> ExecuteRuns(
   return outcomes;
 }
 
+absl::Status RecordSkip(const PlannedRun& run, const std::string& why) {
+  std::error_code error;
+  std::filesystem::create_directories(run.dir, error);
+  if (error) return ErrnoToStatus(error.value(), "cannot create " + run.dir);
+  nlohmann::json record = ReadRecord(run.dir);
+  record["label"] = run.label;
+  record["last_attempt"] = {{"ended", "skipped: " + why}, {"seconds", 0}, {"at", Now()}};
+  return WriteFileAtomically(run.dir + "/" + kRunRecordFile, record.dump(2) + "\n");
+}
+
 double RunSeconds(const std::string& dir) {
   const nlohmann::json record = ReadRecord(dir);
   const auto seconds = record.find("seconds");

@@ -105,6 +105,10 @@ std::vector<absl::StatusOr<RunOutcome>> ExecuteRuns(
     const std::function<void(const PlannedRun&, const absl::StatusOr<RunOutcome>&)>& report,
     const std::function<std::string(const PlannedRun&)>& skip = nullptr);
 
+// Records in the run's run.json that it was not run, and why ("step backbone of seed 0 failed"),
+// so that the table says so.
+absl::Status RecordSkip(const PlannedRun& run, const std::string& why);
+
 // Total seconds of all attempts of the run in `dir` (its run.json), 0 when none.
 double RunSeconds(const std::string& dir);
 

@@ -92,6 +92,7 @@ std::string Unfinished(const std::string& dir, const TrainerKind& kind) {
         record.ok() && record->contains("last_attempt")
             ? (*record)["last_attempt"].value("ended", std::string("?"))
             : std::string("started");
+    if (ended.rfind("skipped: ", 0) == 0) return ended;
     if (ended != "finished" && ended != "started") {
       return "failed: " + ended + (resumable ? " (a checkpoint is kept: a rerun resumes)" : "");
     }
