@@ -66,18 +66,6 @@ bool Exists(const std::string& path) {
   return std::filesystem::exists(path, error);
 }
 
-std::vector<std::string> SplitComma(const std::string& text) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) items.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return items;
-}
-
 // The grid files --grids names.
 absl::StatusOr<std::vector<std::string>> GridFiles(const std::string& runfiles) {
   const std::string folder = RunfilePath(runfiles, kGridsFolder);
@@ -93,7 +81,8 @@ absl::StatusOr<std::vector<std::string>> GridFiles(const std::string& runfiles) 
   if (FLAGS_grids.empty()) {
     return absl::InvalidArgumentError("--grids: name tables (" + names + "), or all");
   }
-  for (const std::string& item : SplitComma(FLAGS_grids)) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> items, ParseKeyList(FLAGS_grids));
+  for (const std::string& item : items) {
     if (item == "all") {
       for (const std::string& name : known) files.push_back(folder + "/" + name + ".json");
     } else if (item.size() > 5 && item.substr(item.size() - 5) == ".json") {
@@ -114,7 +103,8 @@ absl::StatusOr<std::map<std::string, std::string>> Trainers(const std::string& r
     const std::string path = RunfilePath(runfiles, kind.runfile);
     if (Exists(path)) trainers[kind.name] = std::filesystem::absolute(path).string();
   }
-  for (const std::string& item : SplitComma(FLAGS_trainer_path)) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> paths, ParseKeyList(FLAGS_trainer_path));
+  for (const std::string& item : paths) {
     const size_t equals = item.find('=');
     if (equals == std::string::npos) {
       return absl::InvalidArgumentError("--trainer_path: \"" + item + "\" is not name=path");

@@ -1,16 +1,9 @@
 #include "tables/grid_runner.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
-#include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -25,6 +18,7 @@
 #include "core/atomic_file.h"
 #include "core/status.h"
 #include "train/child_process.h"
+#include "train/run_lock.h"
 
 namespace fauna {
 namespace {
@@ -32,61 +26,6 @@ namespace {
 bool Exists(const std::string& path) {
   std::error_code error;
   return std::filesystem::exists(path, error);
-}
-
-std::string Now() {
-  const std::time_t now = std::time(nullptr);
-  char buffer[64];
-  std::tm local{};
-  ::localtime_r(&now, &local);  // Not std::localtime: runs on several threads.
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S", &local);
-  return buffer;
-}
-
-// Holds the flock of a run folder's lock file until destroyed. The run's trainer alone inherits
-// the descriptor (RunChild's inherit_fd), so the run stays locked while either lives; the
-// trainers other threads start do not hold it.
-class RunLock {
- public:
-  RunLock() = default;
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-  ~RunLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  // Takes the lock of `dir`, waiting for it when `wait`; false when another holds it and not
-  // `wait`.
-  absl::StatusOr<bool> Take(const std::string& dir, bool wait) {
-    const std::string path = dir + "/" + kRunLockFile;
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoToStatus(errno, "cannot open " + path);
-    int result;
-    do {
-      result = ::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
-    } while (result != 0 && errno == EINTR);
-    if (result != 0) {
-      const int error = errno;
-      ::close(fd);
-      if (error == EWOULDBLOCK) return false;
-      return ErrnoToStatus(error, "cannot lock " + path);
-    }
-    fd_ = fd;
-    return true;
-  }
-
-  int fd() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-absl::Status AppendLine(const std::string& path, const std::string& line) {
-  FILE* file = std::fopen(path.c_str(), "ae");
-  if (file == nullptr) return ErrnoToStatus(errno, "cannot open log " + path);
-  std::fprintf(file, "%s\n", line.c_str());
-  if (std::fclose(file) != 0) return ErrnoToStatus(errno, "cannot write log " + path);
-  return absl::OkStatus();
 }
 
 nlohmann::json ReadRecord(const std::string& dir) {
@@ -141,7 +80,7 @@ absl::Status RecordAttempt(const PlannedRun& run, double seconds, const std::str
   record["argv"] = run.argv;
   record["seconds"] = before + seconds;
   record["attempts"] = record.value("attempts", 0) + (count ? 1 : 0);
-  record["last_attempt"] = {{"ended", ended}, {"seconds", seconds}, {"at", Now()}};
+  record["last_attempt"] = {{"ended", ended}, {"seconds", seconds}, {"at", LocalTimeNow()}};
   return WriteFileAtomically(run.dir + "/" + kRunRecordFile, record.dump(2) + "\n");
 }
 
@@ -256,7 +195,7 @@ absl::StatusOr<RunOutcome> ExecuteRun(const PlannedRun& run, bool wait_for_lock)
   std::filesystem::create_directories(run.dir, error);
   if (error) return ErrnoToStatus(error.value(), "cannot create " + run.dir);
   RunLock lock;
-  ASSIGN_OR_RETURN(const bool locked, lock.Take(run.dir, wait_for_lock));
+  ASSIGN_OR_RETURN(const bool locked, lock.Take(run.dir, kRunLockFile, wait_for_lock));
   RunOutcome outcome;
   if (!locked) {
     outcome.kind = RunOutcome::Kind::kBusy;
@@ -279,7 +218,7 @@ absl::StatusOr<RunOutcome> ExecuteRun(const PlannedRun& run, bool wait_for_lock)
   const bool resume = state == RunState::kResumable;
   if (resume) argv.push_back("--resume");
   const std::string log = run.dir + "/" + kRunLogFile;
-  RETURN_IF_ERROR(AppendLine(log, "=== grid " + Now() + (resume ? ": resuming: " : ": starting: ") +
+  RETURN_IF_ERROR(AppendLogLine(log, "=== grid " + LocalTimeNow() + (resume ? ": resuming: " : ": starting: ") +
                                       Joined(argv)));
   // The command goes on record before the run starts, so that a killed run is compared too.
   RETURN_IF_ERROR(RecordAttempt(run, 0, "started", /*count=*/false));
@@ -340,7 +279,7 @@ absl::Status RecordSkip(const PlannedRun& run, const std::string& why) {
   if (error) return ErrnoToStatus(error.value(), "cannot create " + run.dir);
   nlohmann::json record = ReadRecord(run.dir);
   record["label"] = run.label;
-  record["last_attempt"] = {{"ended", "skipped: " + why}, {"seconds", 0}, {"at", Now()}};
+  record["last_attempt"] = {{"ended", "skipped: " + why}, {"seconds", 0}, {"at", LocalTimeNow()}};
   return WriteFileAtomically(run.dir + "/" + kRunRecordFile, record.dump(2) + "\n");
 }
 

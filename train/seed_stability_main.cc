@@ -15,17 +15,11 @@
 // appends one JSON object per line to metrics.jsonl while it runs and writes results.json when it
 // is done. So the study can be killed and started again at any time: a seed with results.json is
 // done and skipped, one with checkpoint.pt runs again with --resume, others run from the start.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -42,6 +36,7 @@
 #include "core/status.h"
 #include "eval/text_table.h"
 #include "train/child_process.h"
+#include "train/run_lock.h"
 #include "train/seed_stability.h"
 
 // The trainer.
@@ -179,52 +174,6 @@ absl::Status CheckFlags(const CommandLine& command) {
 // A path's last component without its extension: "train/recipes/vade.flags" -> "vade".
 std::string Stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
-// Holds the lock of a seed folder until destroyed; the trainer inherits it, so the seed stays
-// locked while either lives.
-class SeedLock {
- public:
-  // Takes the lock in `seed_dir`; false when another runner holds it.
-  static absl::StatusOr<bool> Take(const std::string& seed_dir, SeedLock* lock) {
-    const std::string path = seed_dir + "/" + kLockFile;
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);  // No O_CLOEXEC: see above.
-    if (fd < 0) return ErrnoToStatus(errno, "cannot open " + path);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      const int error = errno;
-      ::close(fd);
-      if (error == EWOULDBLOCK) return false;
-      return ErrnoToStatus(error, "cannot lock " + path);
-    }
-    lock->fd_ = fd;
-    return true;
-  }
-  SeedLock() = default;
-  SeedLock(const SeedLock&) = delete;
-  SeedLock& operator=(const SeedLock&) = delete;
-  ~SeedLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// Appends a line to a seed's log, to mark where each run of it starts.
-absl::Status AppendToLog(const std::string& path, const std::string& line) {
-  FILE* file = std::fopen(path.c_str(), "ae");
-  if (file == nullptr) return ErrnoToStatus(errno, "cannot open log " + path);
-  std::fprintf(file, "%s\n", line.c_str());
-  const bool failed = std::fclose(file) != 0;
-  if (failed) return ErrnoToStatus(errno, "cannot write log " + path);
-  return absl::OkStatus();
-}
-
-std::string Now() {
-  const std::time_t now = std::time(nullptr);
-  char buffer[64];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S", std::localtime(&now));
-  return buffer;
-}
-
 // `value` with 4 decimals, or NaN / inf / -inf.
 std::string Decimal(double value) {
   if (std::isnan(value)) return "NaN";
@@ -263,8 +212,8 @@ absl::StatusOr<std::string> RunSeed(const Study& study, uint64_t seed, const std
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return ErrnoToStatus(error.value(), "cannot create " + dir);
-  SeedLock lock;
-  ASSIGN_OR_RETURN(const bool locked, SeedLock::Take(dir, &lock));
+  RunLock lock;
+  ASSIGN_OR_RETURN(const bool locked, lock.Take(dir, kLockFile, /*wait=*/false));
   if (!locked) {
     std::printf("%s: skipped, another runner is at it (it holds %s/%s)\n", label.c_str(),
                 dir.c_str(), kLockFile);
@@ -295,13 +244,13 @@ absl::StatusOr<std::string> RunSeed(const Study& study, uint64_t seed, const std
   argv.insert(argv.end(), study.passthrough.begin(), study.passthrough.end());
   std::string command;
   for (const std::string& arg : argv) command += (command.empty() ? "" : " ") + arg;
-  RETURN_IF_ERROR(AppendToLog(log, "=== seed_stability " + Now() + ": " +
+  RETURN_IF_ERROR(AppendLogLine(log, "=== seed_stability " + LocalTimeNow() + ": " +
                                        (resume ? "resuming" : "starting") + ": " + command));
   std::fprintf(stderr, "%s: %s; log %s\n", label.c_str(),
                resume ? "resuming from its checkpoint" : "starting", log.c_str());
 
   const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(const ChildExit exit, RunChild(argv, log));
+  ASSIGN_OR_RETURN(const ChildExit exit, RunChild(argv, log, lock.fd()));
   const double seconds = SecondsSince(start);
   std::string failure;
   if (!exit.ok()) {
