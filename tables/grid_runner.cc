@@ -218,8 +218,8 @@ absl::StatusOr<RunOutcome> ExecuteRun(const PlannedRun& run, bool wait_for_lock)
   const bool resume = state == RunState::kResumable;
   if (resume) argv.push_back("--resume");
   const std::string log = run.dir + "/" + kRunLogFile;
-  RETURN_IF_ERROR(AppendLogLine(log, "=== grid " + LocalTimeNow() + (resume ? ": resuming: " : ": starting: ") +
-                                      Joined(argv)));
+  RETURN_IF_ERROR(AppendLogLine(log, "=== grid " + LocalTimeNow() +
+                                         (resume ? ": resuming: " : ": starting: ") + Joined(argv)));
   // The command goes on record before the run starts, so that a killed run is compared too.
   RETURN_IF_ERROR(RecordAttempt(run, 0, "started", /*count=*/false));
   const auto start = std::chrono::steady_clock::now();
