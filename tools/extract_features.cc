@@ -232,6 +232,7 @@ absl::StatusOr<Plan> PlanFromRun(const Runtime& runtime, bool pixels) {
 absl::StatusOr<Plan> PlanFromFlags(const Runtime& runtime, bool pixels) {
   Plan plan;
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
+  scale = ScaleForData(scale, FLAGS_data);
   plan.out = UserPath(FLAGS_out);
   DatasetOptions& data = plan.data;
   data.data = UserData(FLAGS_data);

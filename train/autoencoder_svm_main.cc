@@ -147,6 +147,7 @@ absl::Status Run(const std::string& command) {
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
   cv::setNumThreads(1);  // OpenCV runs inside the loader's workers.
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
+  scale = ScaleForData(scale, FLAGS_data);
   ASSIGN_OR_RETURN(PretrainParts pretrain_parts, ParsePretrainParts(FLAGS_pretrain_parts));
   const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
   const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;

@@ -31,4 +31,13 @@ absl::StatusOr<Scale> ResolveScale(const std::string& flag, bool gpu) {
   return scale;
 }
 
+Scale ScaleForData(Scale scale, const std::string& data) {
+  if (scale.name == "small" && data == "fashion_mnist") {
+    scale.image_size = 32;
+    scale.max_epochs = 10;
+    scale.reason += "; Fashion-MNIST: 32 px, at most 10 epochs";
+  }
+  return scale;
+}
+
 }  // namespace fauna

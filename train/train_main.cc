@@ -149,6 +149,7 @@ absl::Status Run(const std::string& command) {
   // thread pool (TBB) would only compete with LibTorch's threads for the cores.
   cv::setNumThreads(1);
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
+  scale = ScaleForData(scale, FLAGS_data);
   const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
   const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;
   ModelConfig model_config;  // Its num_classes comes with the data.

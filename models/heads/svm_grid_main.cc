@@ -37,6 +37,10 @@ DEFINE_string(grid, "small",
               "\"kernel=rbf,linear;C=0.1,1,10;gamma=scale,0.01\".");
 DEFINE_int64(max_train_rows, 0,
              "Fit on the first N rows of --train only (0: all), e.g. a grid search on a subset.");
+DEFINE_int64(refit_rows, 0,
+             "After the grid search, fit the best cell again on the first N rows of --train "
+             "(0: on the rows searched), e.g. a search on --max_train_rows=3000 and the final "
+             "model on 20000; the train accuracy is then of these rows.");
 DEFINE_int32(cv, 5, "Stratified folds; 0 fits the grid's only cell without cross-validation.");
 DEFINE_double(tol, 1e-3, "SMO stopping tolerance (sklearn's tol).");
 DEFINE_int64(max_iter, 0, "Most SMO iterations per pair; 0 for libsvm's default.");
@@ -102,14 +106,21 @@ absl::Status Run() {
         "--cv=0 fits one cell, but --grid has ", cells.size(), "; give one value per axis"));
   }
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
-  ASSIGN_OR_RETURN(FeatureSet train, ReadFeatureSet(FLAGS_train));
-  if (FLAGS_max_train_rows < 0) {
-    return absl::InvalidArgumentError("--max_train_rows must be >= 0");
+  if (FLAGS_max_train_rows < 0 || FLAGS_refit_rows < 0) {
+    return absl::InvalidArgumentError("--max_train_rows and --refit_rows must be >= 0");
   }
-  if (FLAGS_max_train_rows > 0 && FLAGS_max_train_rows < train.size()) {
-    train = SelectRows(train, at::arange(FLAGS_max_train_rows, at::kLong));
+  if (FLAGS_refit_rows > 0 && FLAGS_cv == 0) {
+    return absl::InvalidArgumentError("--refit_rows refits a grid search's best cell: give --cv");
   }
-  std::vector<std::pair<std::string, FeatureSet>> scored = {{"train", train}};
+  ASSIGN_OR_RETURN(const FeatureSet all_train, ReadFeatureSet(FLAGS_train));
+  const auto first_rows = [&all_train](int64_t rows) {
+    return rows > 0 && rows < all_train.size() ? SelectRows(all_train, at::arange(rows, at::kLong))
+                                               : all_train;
+  };
+  FeatureSet train = first_rows(FLAGS_max_train_rows);
+  // The rows the final model is fitted on and scored as "train".
+  const FeatureSet refit_train = FLAGS_refit_rows > 0 ? first_rows(FLAGS_refit_rows) : train;
+  std::vector<std::pair<std::string, FeatureSet>> scored = {{"train", refit_train}};
   for (const auto& [name, path] : {std::pair<std::string, std::string>{"val", FLAGS_val},
                                    {"test", FLAGS_test}}) {
     if (path.empty()) continue;
@@ -128,18 +139,22 @@ absl::Status Run() {
                             {"train_rows", train.size()},
                             {"classes", train.classes}, {"threads", runtime.threads},
                             {"device", runtime.device.str()}};
-  std::optional<SvmModel> model;
-  if (FLAGS_cv == 0) {
+  const auto params_of = [&grid](const GridCell& cell) {
     SvmParams params;
-    params.kernel = cells[0].kernel;
-    params.C = cells[0].C;
-    params.gamma = cells[0].gamma;
+    params.kernel = cell.kernel;
+    params.C = cell.C;
+    params.gamma = cell.gamma;
     params.degree = grid.degree;
     params.coef0 = grid.coef0;
     params.tol = FLAGS_tol;
     params.max_iter = FLAGS_max_iter;
+    return params;
+  };
+  std::optional<SvmModel> model;
+  if (FLAGS_cv == 0) {
     const auto start = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(SvmModel fitted, SvmModel::Fit(x, train.labels, num_classes, params));
+    ASSIGN_OR_RETURN(SvmModel fitted,
+                     SvmModel::Fit(x, train.labels, num_classes, params_of(cells[0])));
     results["fit_seconds"] = SecondsSince(start);
     model = std::move(fitted);
   } else {
@@ -191,6 +206,17 @@ absl::Status Run() {
     results["cv_seconds"] = search.cv_seconds;
     results["fit_seconds"] = search.refit_seconds;
     model = std::move(search.refit);
+    if (refit_train.size() != train.size()) {
+      std::fprintf(stderr, "svm_grid: the best cell again on %lld rows\n",
+                   static_cast<long long>(refit_train.size()));
+      const auto start = std::chrono::steady_clock::now();
+      ASSIGN_OR_RETURN(SvmModel refit, SvmModel::Fit(refit_train.features.to(runtime.device),
+                                                     refit_train.labels, num_classes,
+                                                     params_of(best.cell)));
+      results["fit_seconds"] = SecondsSince(start);
+      model = std::move(refit);
+    }
+    results["refit_rows"] = refit_train.size();
   }
   results["kernel"] = KernelDescription(model->kernel());
   results["support_vectors"] = model->support().size(0);
@@ -232,7 +258,7 @@ int main(int argc, char** argv) {
   fauna::ParseFlags(&argc, &argv,
                     "svm_grid --train=train.safetensors [--val=...] [--test=...] "
                     "[--grid=afhq_study] [--cv=5]: an SVM on features files, tuned by grid search",
-                    {{"Data", {"train", "val", "test", "max_train_rows"}},
+                    {{"Data", {"train", "val", "test", "max_train_rows", "refit_rows"}},
                      {"Search", {"grid", "cv", "tol", "max_iter", "warm_start"}},
                      {"Output", {"out", "save_model", "progress"}},
                      {"Saved model", {"model"}}});

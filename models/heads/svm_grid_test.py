@@ -94,6 +94,32 @@ class SvmGridTest(unittest.TestCase):
         self.assertAlmostEqual(ours["accuracy"]["test"], svc.score(self.x_test, self.y_test),
                                delta=1 / 800 + 1e-9)
 
+    def test_refit_rows_fits_the_best_cell_on_more_rows(self):
+        out = os.path.join(self.tmp, "refit.json")
+        run = self.run_grid(f"--train={self.train}", f"--test={self.test}", f"--grid={GRID}",
+                            "--cv=3", "--max_train_rows=300", "--refit_rows=600", f"--out={out}")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(out) as f:
+            refit = json.load(f)
+        self.assertEqual((refit["train_rows"], refit["refit_rows"]), (300, 600))
+        best = refit["best"]
+        # The same cell fitted on the 600 rows alone gives the same model and accuracies.
+        gamma = "" if best["kernel"] == "linear" else f";gamma={best['gamma']}"
+        alone = os.path.join(self.tmp, "alone.json")
+        run = self.run_grid(f"--train={self.train}", f"--test={self.test}", "--cv=0",
+                            f"--grid=kernel={best['kernel']};C={best['C']:g}{gamma}",
+                            f"--out={alone}")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(alone) as f:
+            alone = json.load(f)
+        self.assertEqual(refit["accuracy"], alone["accuracy"])
+        self.assertEqual(refit["support_vectors"], alone["support_vectors"])
+        # Without --cv there is no best cell to refit.
+        run = self.run_grid(f"--train={self.train}", "--grid=kernel=linear;C=1", "--cv=0",
+                            "--refit_rows=600")
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("--refit_rows refits a grid search's best cell", run.stderr)
+
     def test_bad_input_is_one_line(self):
         nan = self.x_train[:50].copy()
         nan[7, 3] = np.nan
