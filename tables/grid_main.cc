@@ -9,6 +9,7 @@
 // Every run (a step or a cell, per seed) is one trainer process in <out>/<name>/<run>/seed_<S>
 // (tables/grid_runner.h): a finished run is skipped, a killed one resumed, so a table can be
 // stopped at any moment and run again. Flags after -- go to every cell's trainer.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +49,9 @@ DEFINE_string(shard, "0/1",
               "processes or machines with one --out share a table; steps run where needed.");
 DEFINE_int32(jobs, 1, "Runs at once on this machine (each trainer uses --threads of its own).");
 DEFINE_int32(run_threads, 0, "--threads of every run; 0: each binary's default (one per core).");
+DEFINE_string(rows, "",
+              "Comma-separated row names: run only these rows' cells now (the table shows every "
+              "row, the others as not run until a later run without --rows).");
 DEFINE_bool(merge_only, false, "Run nothing: write the tables from the runs there are.");
 DEFINE_string(trainer_path, "",
               "name=path[,name=path]: a trainer binary other than the one in the runfiles.");
@@ -155,7 +159,24 @@ absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
   }
   std::vector<std::string> failures;
   if (!FLAGS_merge_only) {
-    ASSIGN_OR_RETURN(const GridPlan plan, PlanGrid(runs, options));
+    ASSIGN_OR_RETURN(GridPlan plan, PlanGrid(runs, options));
+    ASSIGN_OR_RETURN(const std::vector<std::string> rows, ParseKeyList(FLAGS_rows));
+    if (!rows.empty()) {
+      for (const std::string& row : rows) {
+        bool known = false;
+        for (const GridRunSpec& spec_row : spec.rows) known = known || spec_row.name == row;
+        if (!known) {
+          return absl::InvalidArgumentError("--rows: " + spec.name + " has no row \"" + row +
+                                            "\"");
+        }
+      }
+      std::vector<PlannedRun> kept;
+      for (PlannedRun& cell : plan.cells) {
+        const std::string& row = runs.cells[cell.index].row;
+        if (std::find(rows.begin(), rows.end(), row) != rows.end()) kept.push_back(cell);
+      }
+      plan.cells = std::move(kept);
+    }
     std::fprintf(stderr, "%s: %zu steps and %zu cells to run (of %zu cells x %zu seeds), %s\n",
                  spec.name.c_str(), plan.steps.size(), plan.cells.size(), runs.cells.size(),
                  options.seeds.size(), options.out.c_str());
@@ -299,7 +320,7 @@ int main(int argc, char** argv) {
                     "<out>/<name>.{md,json,svg}. See tables/grid_main.cc.",
                     {{"The tables", {"grids", "scale", "data", "seeds", "first_seed", "out"}},
                      {"How they run",
-                      {"shard", "jobs", "run_threads", "merge_only", "trainer_path",
+                      {"rows", "shard", "jobs", "run_threads", "merge_only", "trainer_path",
                        "study_numbers"}}});
   if (argc > 1) {
     return fauna::ExitCode(absl::InvalidArgumentError(

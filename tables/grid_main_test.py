@@ -168,6 +168,27 @@ class GridMainTest(unittest.TestCase):
         with open(os.path.join(out, "demo.json")) as f:
             self.assertEqual(json.load(f)["best"], "lr=0.03")
 
+    def test_rows_runs_some_rows_now_and_the_rest_later(self):
+        path = os.path.join(self.dir, "rows.json")
+        write(path, json.dumps({
+            "name": "demo", "title": "Demo", "trainer": "train",
+            "rows": [{"name": "slow one", "flags": ["--lr=0.01"]},
+                     {"name": "goal", "flags": ["--lr=0.02"]}],
+            "columns": [{"key": "test_acc"}]}))
+        out = os.path.join(self.dir, "rows")
+        some = self.run_grid(path, out, "--rows=goal")
+        self.assertEqual(some.returncode, 0, some.stderr)
+        self.assertIn("1 of 2 runs finished", some.stdout)
+        self.assertEqual(self.starts(out, "slow_one", 0), [])
+        self.assertEqual(len(self.starts(out, "goal", 0)), 1)
+        rest = self.run_grid(path, out)
+        self.assertEqual(rest.returncode, 0, rest.stderr)
+        self.assertIn("2 of 2 runs finished", rest.stdout)
+        self.assertEqual(len(self.starts(out, "goal", 0)), 1)  # Not run again.
+        wrong = self.run_grid(path, out, "--rows=goal,nope")
+        self.assertEqual(wrong.returncode, 1)
+        self.assertIn('--rows: demo has no row "nope"', wrong.stderr)
+
     def test_merge_only_writes_a_table_of_what_there_is(self):
         grid = make_grid(self.dir, ["0.01"])
         out = os.path.join(self.dir, "nothing")
