@@ -35,5 +35,24 @@ TEST(Scale, UnknownScaleIsAnError) {
   EXPECT_NE(bad.status().message().find("paper, small, ci or auto"), std::string::npos);
 }
 
+TEST(Scale, FashionMnistAtTheSmallScaleIs32PxAndTenEpochs) {
+  absl::StatusOr<Scale> small = ResolveScale("small", false);
+  ASSERT_TRUE(small.ok());
+  const Scale fashion = ScaleForData(*small, "fashion_mnist");
+  EXPECT_EQ(fashion.image_size, 32);
+  EXPECT_EQ(fashion.max_epochs, 10);
+  EXPECT_EQ(fashion.width, small->width);
+  EXPECT_EQ(fashion.reason, "asked for; Fashion-MNIST: 32 px, at most 10 epochs");
+  // Other data, and the other scales on Fashion-MNIST, are left as they are.
+  EXPECT_EQ(ScaleForData(*small, "synthetic").image_size, 64);
+  EXPECT_EQ(ScaleForData(*small, "/data/afhq").max_epochs, 15);
+  absl::StatusOr<Scale> ci = ResolveScale("ci", false);
+  absl::StatusOr<Scale> paper = ResolveScale("paper", false);
+  ASSERT_TRUE(ci.ok() && paper.ok());
+  EXPECT_EQ(ScaleForData(*ci, "fashion_mnist").image_size, 32);
+  EXPECT_EQ(ScaleForData(*ci, "fashion_mnist").max_epochs, 3);
+  EXPECT_EQ(ScaleForData(*paper, "fashion_mnist").image_size, 224);
+}
+
 }  // namespace
 }  // namespace fauna
