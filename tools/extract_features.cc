@@ -48,6 +48,7 @@
 #include "models/feature_layer.h"
 #include "models/registry.h"
 #include "models/state_dict.h"
+#include "train/data_flags.h"
 #include "train/run_folder.h"
 #include "train/scale.h"
 
@@ -63,22 +64,12 @@ DEFINE_string(activation, "relu", "VGG's activation for --model: relu, tanh, sig
 DEFINE_int64(latent_dim, 256, "Bottleneck size of --model=autoencoder (0: no FC layer).");
 DEFINE_string(layer, "penultimate", "penultimate (a classifier's input to its last Linear), "
                                     "bottleneck (the autoencoder's code) or pixels (no network).");
-// Data: the trainer's flags (with --run, the run's values unless given here).
+// Data: the trainer's flags (with --run, the run's values unless given here); the shared ones are
+// in train/data_flags.h.
 DEFINE_string(scale, "auto", "paper, small, ci, or auto: the image size, width and synthetic "
                              "count when not given (not with --run).");
-DEFINE_string(data, "synthetic", "synthetic, fashion_mnist, a class folder or a .csv manifest.");
-DEFINE_string(data_root, "", "Folder the images of a manifest with absolute paths lie in.");
-DEFINE_string(split, "80/10/10", "Train/val/test percentages (data with its own test keeps it).");
 DEFINE_int32(image_size, 0, "Side of the images the model sees; 0 takes the scale's.");
-DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
-DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
-DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
 DEFINE_string(normalization, "imagenet", "imagenet or unit (pixels / 255).");
-DEFINE_double(noise_fraction, 0, "Dirty data: this fraction of each of train, val and test "
-                                 "carries Gaussian noise (the AFHQ study's 0.05-0.20; 0: none).");
-DEFINE_double(noise_sigma, 25, "Standard deviation of that noise in pixel levels (the study "
-                               "does not give it).");
-DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
 // Output.
 DEFINE_string(out, "", "Folder for train/val/test.safetensors; default <run>/features/<layer> "
                        "with --run.");
@@ -235,17 +226,10 @@ absl::StatusOr<Plan> PlanFromFlags(const Runtime& runtime, bool pixels) {
   scale = ScaleForData(scale, FLAGS_data);
   plan.out = UserPath(FLAGS_out);
   DatasetOptions& data = plan.data;
-  data.data = UserData(FLAGS_data);
+  data = DatasetOptionsFromFlags(scale, FLAGS_image_size);
+  data.data = UserData(FLAGS_data);  // Paths from the folder the command was typed in.
   data.data_root = UserPath(FLAGS_data_root);
-  data.split = FLAGS_split;
-  data.image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
-  data.synthetic_classes = FLAGS_synthetic_classes;
-  data.synthetic_count = FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count
-                                                   : scale.synthetic_count;
-  data.synthetic_difficulty = FLAGS_synthetic_difficulty;
   data.normalization = FLAGS_normalization;
-  data.noise_fraction = FLAGS_noise_fraction;
-  data.noise_sigma = FLAGS_noise_sigma;
   data.seed = runtime.seed;
   if (!pixels) {
     Network& network = plan.network;

@@ -40,6 +40,7 @@
 #include "data/dataset.h"
 #include "eval/svg_plot.h"
 #include "train/autoencoder_svm.h"
+#include "train/data_flags.h"
 #include "train/scale.h"
 
 // What the run is.
@@ -52,23 +53,12 @@ DEFINE_bool(resume, false, "Continue the run in --run_dir: finished stages are s
                            "running one continues from its last epoch.");
 DEFINE_bool(strict, false, "An unreadable image is an error instead of skipped with a warning.");
 DEFINE_bool(progress, true, "Show progress bars on stderr.");
-// Data.
-DEFINE_string(data, "synthetic", "synthetic, fashion_mnist, a class folder or a .csv manifest.");
-DEFINE_string(data_root, "", "Folder the images of a manifest with absolute paths lie in.");
-DEFINE_string(split, "80/10/10", "Train/val/test percentages (data with its own test keeps it).");
+// Data (the shared flags: train/data_flags.h).
 DEFINE_int32(image_size, 0, "Side of the images; 0 takes the scale's.");
-DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
-DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
-DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
 DEFINE_string(augment, "", "Augmentation of training images (Table 4's 'augmentation' row: "
                            "\"hflip, rotate(degrees=15)\"); never applied when coding.");
-DEFINE_double(noise_fraction, 0, "Dirty data: this fraction of each of train, val and test "
-                                 "carries Gaussian noise (the AFHQ study's 0.05-0.20; 0: none).");
-DEFINE_double(noise_sigma, 25, "Standard deviation of that noise in pixel levels (the study "
-                               "does not give it).");
 DEFINE_string(normalization, "unit", "unit (pixels / 255: the autoencoder reconstructs [0, 1] "
                                      "images) or imagenet.");
-DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
 // Model.
 DEFINE_double(width, 0, "Channel multiplier of the autoencoder; 0 takes the scale's.");
 DEFINE_int64(latent_dim, 256, "Size of the FC bottleneck (the SVM's input).");
@@ -149,7 +139,12 @@ absl::Status Run(const std::string& command) {
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
   scale = ScaleForData(scale, FLAGS_data);
   ASSIGN_OR_RETURN(PretrainParts pretrain_parts, ParsePretrainParts(FLAGS_pretrain_parts));
-  const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
+  DatasetOptions data_options = DatasetOptionsFromFlags(scale, FLAGS_image_size);
+  data_options.augment = FLAGS_augment;
+  data_options.normalization = FLAGS_normalization;
+  data_options.seed = runtime.seed;
+  data_options.threads = runtime.threads;
+  const int image_size = data_options.image_size;
   const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;
   const int64_t cap = FLAGS_max_epochs > 0 ? FLAGS_max_epochs : scale.max_epochs;
   const auto capped = [cap](int64_t epochs) { return cap > 0 ? std::min(epochs, cap) : epochs; };
@@ -189,23 +184,6 @@ absl::Status Run(const std::string& command) {
   options.run_dir = "/";
   RETURN_IF_ERROR(Annotate(ValidateAutoencoderSvmOptions(options), "flags"));
   options.run_dir = run_dir;
-
-  DatasetOptions data_options;
-  data_options.data = FLAGS_data;
-  data_options.data_root = FLAGS_data_root;
-  data_options.image_size = image_size;
-  data_options.split = FLAGS_split;
-  data_options.synthetic_classes = FLAGS_synthetic_classes;
-  data_options.synthetic_count =
-      FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count : scale.synthetic_count;
-  data_options.synthetic_difficulty = FLAGS_synthetic_difficulty;
-  data_options.augment = FLAGS_augment;
-  data_options.noise_fraction = FLAGS_noise_fraction;
-  data_options.noise_sigma = FLAGS_noise_sigma;
-  data_options.normalization = FLAGS_normalization;
-  data_options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
-  data_options.seed = runtime.seed;
-  data_options.threads = runtime.threads;
 
   std::error_code error;
   std::filesystem::create_directories(run_dir, error);

@@ -42,6 +42,7 @@
 #include "models/gmvae.h"
 #include "models/state_dict.h"
 #include "models/vade.h"
+#include "train/data_flags.h"
 #include "train/deep_cluster.h"
 #include "train/scale.h"
 
@@ -57,19 +58,9 @@ DEFINE_string(features, "", "Folder with train/val/test.safetensors features fil
                             "//tools:extract_features); unset: the pixels of --data.");
 DEFINE_bool(standardize, false, "Scale each column of --features to mean 0, std 1 (over the fit "
                                 "rows); pixels are left as they are.");
-DEFINE_string(data, "synthetic", "Pixels of: synthetic, fashion_mnist, a folder or a manifest.");
-DEFINE_string(data_root, "", "Folder the images of a manifest with absolute paths lie in.");
-DEFINE_string(split, "80/10/10", "Train/val/test percentages (data with its own test keeps it).");
+// The pixels of --data and how they are read (the shared data flags: train/data_flags.h).
 DEFINE_int32(image_size, 0, "Side of the images; 0 takes the scale's (28 for fashion_mnist).");
 DEFINE_bool(grey, true, "Pixels of one grey channel instead of three.");
-DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
-DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
-DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
-DEFINE_double(noise_fraction, 0, "Dirty data: this fraction of each of train, val and test "
-                                 "carries Gaussian noise (the AFHQ study's 0.05-0.20; 0: none).");
-DEFINE_double(noise_sigma, 25, "Standard deviation of that noise in pixel levels (the study "
-                               "does not give it).");
-DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
 DEFINE_bool(fit_on_all, false, "Fit on train + val + test (every part is still scored alone).");
 // Model.
 DEFINE_string(model, "vade", "vade or gmvae.");
@@ -144,21 +135,11 @@ absl::StatusOr<ClusterData> ReadInput(const Runtime& runtime, const Scale& scale
                     {"layer", data.train.layer}};
     return data;
   }
-  DatasetOptions options;
-  options.data = FLAGS_data;
-  options.data_root = FLAGS_data_root;
-  options.image_size = FLAGS_image_size > 0       ? FLAGS_image_size
-                       : FLAGS_data == "fashion_mnist" ? 28
-                                                     : scale.image_size;
-  options.split = FLAGS_split;
-  options.synthetic_classes = FLAGS_synthetic_classes;
-  options.synthetic_count =
-      FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count : scale.synthetic_count;
-  options.synthetic_difficulty = FLAGS_synthetic_difficulty;
-  options.noise_fraction = FLAGS_noise_fraction;
-  options.noise_sigma = FLAGS_noise_sigma;
+  // Fashion-MNIST at its own 28 px, whatever the scale (no ScaleForData here).
+  Scale pixels_scale = scale;
+  if (FLAGS_data == "fashion_mnist") pixels_scale.image_size = 28;
+  DatasetOptions options = DatasetOptionsFromFlags(pixels_scale, FLAGS_image_size);
   options.normalization = "unit";  // Pixels in [0, 1], as a Bernoulli likelihood needs.
-  options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
   options.seed = runtime.seed;
   options.threads = runtime.threads;
   ASSIGN_OR_RETURN(Dataset dataset, OpenDataset(options, ""));

@@ -37,6 +37,7 @@
 #include "eval/svg_plot.h"
 #include "models/registry.h"
 #include "models/state_dict.h"
+#include "train/data_flags.h"
 #include "train/distributed.h"
 #include "train/scale.h"
 #include "train/trainer.h"
@@ -48,21 +49,10 @@ DEFINE_string(scale, "auto", "paper, small, ci, or auto (paper on a GPU, small o
 DEFINE_bool(resume, false, "Continue the run in --run_dir from its checkpoint.");
 DEFINE_bool(strict, false, "An unreadable image is an error instead of skipped with a warning.");
 DEFINE_bool(progress, true, "Show progress bars on stderr.");
-// Data.
-DEFINE_string(data, "synthetic", "synthetic, fashion_mnist, a class folder or a .csv manifest.");
-DEFINE_string(data_root, "", "Folder the images of a manifest with absolute paths lie in.");
-DEFINE_string(split, "80/10/10", "Train/val/test percentages (data with its own test keeps it).");
+// Data (the shared flags: train/data_flags.h).
 DEFINE_int32(image_size, 0, "Side of the images the model sees; 0 takes the scale's.");
-DEFINE_int32(synthetic_classes, 3, "Classes of the synthetic set: 3, 7 or 11.");
-DEFINE_int64(synthetic_count, 0, "Images of the synthetic set; 0 takes the scale's.");
-DEFINE_double(synthetic_difficulty, 0.5, "Difficulty of the synthetic set, in [0, 1].");
-DEFINE_double(noise_fraction, 0, "Dirty data: this fraction of each of train, val and test "
-                                 "carries Gaussian noise (the AFHQ study's 0.05-0.20; 0: none).");
-DEFINE_double(noise_sigma, 25, "Standard deviation of that noise in pixel levels (the study "
-                               "does not give it).");
 DEFINE_string(augment, "", "Augmentation of training images, e.g. \"hflip, rotate(degrees=15)\".");
 DEFINE_string(normalization, "imagenet", "imagenet or unit.");
-DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decoded.");
 // Model.
 DEFINE_string(model, "vgg16", "A registered model name (resnet50, vgg16, endangered_model4, ...).");
 DEFINE_double(width, 0, "Width multiplier of the model; 0 takes the scale's.");
@@ -150,7 +140,10 @@ absl::Status Run(const std::string& command) {
   cv::setNumThreads(1);
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
   scale = ScaleForData(scale, FLAGS_data);
-  const int image_size = FLAGS_image_size > 0 ? FLAGS_image_size : scale.image_size;
+  DatasetOptions data_options = DatasetOptionsFromFlags(scale, FLAGS_image_size);
+  data_options.augment = FLAGS_augment;
+  data_options.normalization = FLAGS_normalization;
+  const int image_size = data_options.image_size;
   const double width = FLAGS_width > 0 ? FLAGS_width : scale.width;
   ModelConfig model_config;  // Its num_classes comes with the data.
   model_config.width = width;
@@ -184,20 +177,6 @@ absl::Status Run(const std::string& command) {
                  static_cast<long long>(epochs), run_dir.c_str());
   }
 
-  DatasetOptions data_options;
-  data_options.data = FLAGS_data;
-  data_options.data_root = FLAGS_data_root;
-  data_options.image_size = image_size;
-  data_options.split = FLAGS_split;
-  data_options.synthetic_classes = FLAGS_synthetic_classes;
-  data_options.synthetic_count = FLAGS_synthetic_count > 0 ? FLAGS_synthetic_count
-                                                           : scale.synthetic_count;
-  data_options.synthetic_difficulty = FLAGS_synthetic_difficulty;
-  data_options.augment = FLAGS_augment;
-  data_options.noise_fraction = FLAGS_noise_fraction;
-  data_options.noise_sigma = FLAGS_noise_sigma;
-  data_options.normalization = FLAGS_normalization;
-  data_options.cache_dir = DecodedCacheDir(FLAGS_cache_dir);
   data_options.seed = runtime.seed;
   data_options.threads = runtime.threads;
   ASSIGN_OR_RETURN(Dataset data,
