@@ -148,6 +148,19 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertEqual(results["test_acc"], "NaN")
         self.assertIn("nan", stdout.lower())
 
+    def test_every_classifier_recipe_trains_an_epoch(self):
+        # Each recipe of this trainer, on a few synthetic images for one epoch: its flags, model,
+        # optimiser, schedule and augmentation are accepted and run (the Fashion-MNIST recipes'
+        # --data is overridden; their data is tested in //data).
+        recipes = ["vgg16_best", "resnet50_best", "vgg16_fashion_mnist", "resnet18_fashion_mnist"]
+        recipes += ["endangered_model%d" % n for n in range(5)]
+        for recipe in recipes:
+            run_dir = os.path.join(TMP, "every_recipe", recipe)
+            results, _ = run(recipe, run_dir, "--data=synthetic", "--synthetic_classes=3",
+                             "--synthetic_count=96", "--max_epochs=1")
+            self.assertEqual(results["name"], recipe)
+            self.assertEqual(len(metrics(run_dir)), 1, recipe)
+
     def test_help_lists_fauna_flags_with_the_recipe_in_force(self):
         done = subprocess.run(command("vgg16_best", os.path.join(TMP, "help"), "--help"),
                               capture_output=True, text=True)
