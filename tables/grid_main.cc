@@ -51,7 +51,8 @@ DEFINE_int32(jobs, 1, "Runs at once on this machine (each trainer uses --threads
 DEFINE_int32(run_threads, 0, "--threads of every run; 0: each binary's default (one per core).");
 DEFINE_string(rows, "",
               "Comma-separated row names: run only these rows' cells now (the table shows every "
-              "row, the others as not run until a later run without --rows).");
+              "row, the others as not run until a later run without --rows). Every table named "
+              "must have them; its steps run all the same.");
 DEFINE_bool(merge_only, false, "Run nothing: write the tables from the runs there are.");
 DEFINE_string(trainer_path, "",
               "name=path[,name=path]: a trainer binary other than the one in the runfiles.");

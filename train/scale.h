@@ -2,7 +2,8 @@
 //   paper: 224 px, full width, the recipe's epochs (a GPU);
 //   small: 64 px, width 1/4, 3,000 synthetic images, at most 15 epochs (minutes on a laptop CPU);
 //   ci:    32 px, width 1/8, 480 synthetic images, at most 3 epochs (seconds).
-// `auto` is paper on a GPU and small otherwise. ScaleForData adapts the small scale to Fashion-MNIST.
+// `auto` is paper on a GPU and small otherwise. ScaleForData adapts the small scale to
+// Fashion-MNIST.
 #ifndef FAUNA_TRAIN_SCALE_H_
 #define FAUNA_TRAIN_SCALE_H_
 

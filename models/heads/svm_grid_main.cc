@@ -26,6 +26,7 @@
 #include "core/stopwatch.h"
 #include "core/torch_status.h"
 #include "data/features_file.h"
+#include "data/split.h"
 #include "models/heads/grid_search.h"
 #include "models/heads/svm.h"
 
@@ -36,11 +37,13 @@ DEFINE_string(grid, "small",
               "afhq_study (the study's 72 cells), small, or a spec such as "
               "\"kernel=rbf,linear;C=0.1,1,10;gamma=scale,0.01\".");
 DEFINE_int64(max_train_rows, 0,
-             "Fit on the first N rows of --train only (0: all), e.g. a grid search on a subset.");
+             "Search on about N rows of --train (0: all), drawn per class in proportion, seeded "
+             "by --seed: a grid search on a subset (rows are often sorted by class).");
 DEFINE_int64(refit_rows, 0,
-             "After the grid search, fit the best cell again on the first N rows of --train "
-             "(0: on the rows searched), e.g. a search on --max_train_rows=3000 and the final "
-             "model on 20000; the train accuracy is then of these rows.");
+             "After the grid search, fit the best cell again on about N rows of --train, drawn "
+             "as --max_train_rows's (0: the rows searched; fewer than those is an error), e.g. a "
+             "search on 3000 rows and the final model on 20000; the train accuracy is then of "
+             "these rows.");
 DEFINE_int32(cv, 5, "Stratified folds; 0 fits the grid's only cell without cross-validation.");
 DEFINE_double(tol, 1e-3, "SMO stopping tolerance (sklearn's tol).");
 DEFINE_int64(max_iter, 0, "Most SMO iterations per pair; 0 for libsvm's default.");
@@ -53,6 +56,19 @@ DEFINE_bool(progress, true, "Show progress on stderr.");
 
 namespace fauna {
 namespace {
+
+// About `rows` rows of `set` (all when rows is 0 or at least its size): each class's share drawn
+// by StratifiedSplit with `seed`, in the file's order.
+absl::StatusOr<FeatureSet> StratifiedRows(const FeatureSet& set, int64_t rows, uint64_t seed) {
+  if (rows <= 0 || rows >= set.size()) return set;
+  const at::Tensor labels = set.labels.contiguous();
+  const std::vector<int64_t> label_list(labels.data_ptr<int64_t>(),
+                                        labels.data_ptr<int64_t>() + labels.numel());
+  const double fraction = static_cast<double>(rows) / static_cast<double>(set.size());
+  ASSIGN_OR_RETURN(const std::vector<std::vector<int64_t>> parts,
+                   StratifiedSplit(label_list, {fraction, 1 - fraction}, seed));
+  return SelectRows(set, at::tensor(parts[0], at::kLong));
+}
 
 // --model: accuracy of a saved model on each features file given.
 absl::Status ScoreSavedModel(const Runtime& runtime) {
@@ -113,13 +129,16 @@ absl::Status Run() {
     return absl::InvalidArgumentError("--refit_rows refits a grid search's best cell: give --cv");
   }
   ASSIGN_OR_RETURN(const FeatureSet all_train, ReadFeatureSet(FLAGS_train));
-  const auto first_rows = [&all_train](int64_t rows) {
-    return rows > 0 && rows < all_train.size() ? SelectRows(all_train, at::arange(rows, at::kLong))
-                                               : all_train;
-  };
-  FeatureSet train = first_rows(FLAGS_max_train_rows);
+  ASSIGN_OR_RETURN(FeatureSet train, StratifiedRows(all_train, FLAGS_max_train_rows, runtime.seed));
   // The rows the final model is fitted on and scored as "train".
-  const FeatureSet refit_train = FLAGS_refit_rows > 0 ? first_rows(FLAGS_refit_rows) : train;
+  FeatureSet refit_train = train;
+  if (FLAGS_refit_rows > 0) {
+    ASSIGN_OR_RETURN(refit_train, StratifiedRows(all_train, FLAGS_refit_rows, runtime.seed));
+    if (refit_train.size() < train.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--refit_rows=", FLAGS_refit_rows, " is fewer rows than the search's ", train.size()));
+    }
+  }
   std::vector<std::pair<std::string, FeatureSet>> scored = {{"train", refit_train}};
   for (const auto& [name, path] : {std::pair<std::string, std::string>{"val", FLAGS_val},
                                    {"test", FLAGS_test}}) {

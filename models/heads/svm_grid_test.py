@@ -101,7 +101,8 @@ class SvmGridTest(unittest.TestCase):
         self.assertEqual(run.returncode, 0, run.stderr)
         with open(out) as f:
             refit = json.load(f)
-        self.assertEqual((refit["train_rows"], refit["refit_rows"]), (300, 600))
+        self.assertAlmostEqual(refit["train_rows"], 300, delta=10)  # Per class, rounded.
+        self.assertEqual(refit["refit_rows"], 600)
         best = refit["best"]
         # The same cell fitted on the 600 rows alone gives the same model and accuracies.
         gamma = "" if best["kernel"] == "linear" else f";gamma={best['gamma']}"
@@ -114,11 +115,31 @@ class SvmGridTest(unittest.TestCase):
             alone = json.load(f)
         self.assertEqual(refit["accuracy"], alone["accuracy"])
         self.assertEqual(refit["support_vectors"], alone["support_vectors"])
+        # Fewer rows for the final model than for the search is refused.
+        run = self.run_grid(f"--train={self.train}", f"--grid={GRID}", "--cv=3",
+                            "--max_train_rows=300", "--refit_rows=100")
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("--refit_rows=100 is fewer rows than the search's", run.stderr)
         # Without --cv there is no best cell to refit.
         run = self.run_grid(f"--train={self.train}", "--grid=kernel=linear;C=1", "--cv=0",
                             "--refit_rows=600")
         self.assertEqual(run.returncode, 1)
         self.assertIn("--refit_rows refits a grid search's best cell", run.stderr)
+
+    def test_max_train_rows_draws_every_class_from_rows_sorted_by_class(self):
+        # Features files of class folders hold their rows class by class: the first 200 rows
+        # would be two classes; the drawn ones are all ten, in proportion.
+        order = np.argsort(self.y_train, kind="stable")
+        path = self.write("sorted", self.x_train[order], self.y_train[order])
+        out = os.path.join(self.tmp, "sorted.json")
+        run = self.run_grid(f"--train={path}", f"--test={self.test}", "--grid=kernel=linear;C=1",
+                            "--cv=3", "--max_train_rows=200", f"--out={out}")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(out) as f:
+            ours = json.load(f)
+        self.assertAlmostEqual(ours["train_rows"], 200, delta=10)
+        # A model of the first classes only would score at most their share of the test rows.
+        self.assertGreater(ours["accuracy"]["test"], 0.6)
 
     def test_bad_input_is_one_line(self):
         nan = self.x_train[:50].copy()
