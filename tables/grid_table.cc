@@ -363,7 +363,10 @@ std::string GridSvg(const GridReport& report) {
     if (report.columns[c].key == report.plot_key) column = c;
   }
   chart.value_label = report.columns[column].label;
-  chart.groups = {"fauna (" + report.scale + ")"};
+  // The data is named where it is not the default synthetic set ("fauna (small, fashion_mnist)").
+  chart.groups = {"fauna (" + report.scale +
+                  (report.data == "synthetic" || report.data.empty() ? "" : ", " + report.data) +
+                  ")"};
   chart.values.resize(1);
   chart.errors.resize(1);
   const bool with_study = report.study.has_value();

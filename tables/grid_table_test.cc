@@ -118,6 +118,10 @@ TEST(GatherGrid, SummarisesSeedsMarksTheBestAndPutsTheStudyBeside) {
   const std::string svg = GridSvg(*report);
   EXPECT_THAT(svg, HasSubstr("study"));
   EXPECT_THAT(svg, Not(HasSubstr("nan")));
+  EXPECT_THAT(svg, HasSubstr("fauna (ci)"));
+  GridReport fashion = *report;
+  fashion.data = "fashion_mnist";
+  EXPECT_THAT(GridSvg(fashion), HasSubstr("fauna (ci, fashion_mnist)"));
   ASSERT_TRUE(WriteGridOutputs(out, *report).ok());
   for (const char* ext : {".md", ".json", ".svg"}) {
     EXPECT_TRUE(std::filesystem::exists(out + "/demo" + ext)) << ext;
