@@ -145,6 +145,19 @@ bool Failed(const absl::StatusOr<RunOutcome>& outcome) {
   return !outcome.ok() || outcome->kind == RunOutcome::Kind::kFailed;
 }
 
+// --rows, each name checked against `spec`'s rows (an unknown one is InvalidArgument).
+absl::StatusOr<std::vector<std::string>> RowsOf(const GridSpec& spec) {
+  ASSIGN_OR_RETURN(std::vector<std::string> rows, ParseKeyList(FLAGS_rows));
+  for (const std::string& row : rows) {
+    bool known = false;
+    for (const GridRunSpec& spec_row : spec.rows) known = known || spec_row.name == row;
+    if (!known) {
+      return absl::InvalidArgumentError("--rows: " + spec.name + " has no row \"" + row + "\"");
+    }
+  }
+  return rows;
+}
+
 // Runs (unless --merge_only) and merges one table; returns the failures.
 absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
                                                    const GridRunOptions& base,
@@ -161,16 +174,8 @@ absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
   std::vector<std::string> failures;
   if (!FLAGS_merge_only) {
     ASSIGN_OR_RETURN(GridPlan plan, PlanGrid(runs, options));
-    ASSIGN_OR_RETURN(const std::vector<std::string> rows, ParseKeyList(FLAGS_rows));
+    ASSIGN_OR_RETURN(const std::vector<std::string> rows, RowsOf(spec));
     if (!rows.empty()) {
-      for (const std::string& row : rows) {
-        bool known = false;
-        for (const GridRunSpec& spec_row : spec.rows) known = known || spec_row.name == row;
-        if (!known) {
-          return absl::InvalidArgumentError("--rows: " + spec.name + " has no row \"" + row +
-                                            "\"");
-        }
-      }
       std::vector<PlannedRun> kept;
       for (PlannedRun& cell : plan.cells) {
         const std::string& row = runs.cells[cell.index].row;
@@ -273,6 +278,12 @@ absl::Status Run(const std::vector<std::string>& passthrough, const char* argv0)
   std::filesystem::create_directories(options.out, error);
   if (error) return ErrnoToStatus(error.value(), "cannot create " + options.out);
 
+  if (!FLAGS_rows.empty()) {  // Every table named has the rows, before any of them runs.
+    for (const std::string& file : files) {
+      ASSIGN_OR_RETURN(const GridSpec spec, ReadGridSpec(file));
+      RETURN_IF_ERROR(RowsOf(spec).status());
+    }
+  }
   std::vector<std::string> failures;
   std::vector<std::string> index;
   for (const std::string& file : files) {

@@ -188,6 +188,12 @@ class GridMainTest(unittest.TestCase):
         wrong = self.run_grid(path, out, "--rows=goal,nope")
         self.assertEqual(wrong.returncode, 1)
         self.assertIn('--rows: demo has no row "nope"', wrong.stderr)
+        # With several tables, one without the row stops all before any runs.
+        both = self.run_grid(path + "," + make_grid(self.dir, ["0.01"]),
+                             os.path.join(self.dir, "both"), "--rows=goal")
+        self.assertEqual(both.returncode, 1)
+        self.assertIn('--rows: demo has no row "goal"', both.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "both", "demo")))
 
     def test_merge_only_writes_a_table_of_what_there_is(self):
         grid = make_grid(self.dir, ["0.01"])
