@@ -245,7 +245,7 @@ absl::StatusOr<std::string> RunSeed(const Study& study, uint64_t seed, const std
   std::string command;
   for (const std::string& arg : argv) command += (command.empty() ? "" : " ") + arg;
   RETURN_IF_ERROR(AppendLogLine(log, "=== seed_stability " + LocalTimeNow() + ": " +
-                                       (resume ? "resuming" : "starting") + ": " + command));
+                                         (resume ? "resuming" : "starting") + ": " + command));
   std::fprintf(stderr, "%s: %s; log %s\n", label.c_str(),
                resume ? "resuming from its checkpoint" : "starting", log.c_str());
 

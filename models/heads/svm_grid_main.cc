@@ -182,6 +182,8 @@ absl::Status Run() {
     options.tol = FLAGS_tol;
     options.max_iter = FLAGS_max_iter;
     options.warm_start = FLAGS_warm_start;
+    // With --refit_rows the best cell is fitted below, on its rows, and only there.
+    options.refit = refit_train.size() == train.size();
     std::optional<ProgressBar> bar;
     if (FLAGS_progress) {
       // One step per fold and kernel matrix (each covering every C).
@@ -223,10 +225,11 @@ absl::Status Run() {
                        {"gamma", best.cell.gamma}, {"cv_accuracy", best.mean},
                        {"cv_std", best.std}, {"index", search.best}};
     results["cv_seconds"] = search.cv_seconds;
-    results["fit_seconds"] = search.refit_seconds;
-    model = std::move(search.refit);
-    if (refit_train.size() != train.size()) {
-      std::fprintf(stderr, "svm_grid: the best cell again on %lld rows\n",
+    if (search.refit) {
+      results["fit_seconds"] = search.refit_seconds;
+      model = std::move(search.refit);
+    } else {
+      std::fprintf(stderr, "svm_grid: fitting the best cell on %lld rows\n",
                    static_cast<long long>(refit_train.size()));
       const auto start = std::chrono::steady_clock::now();
       ASSIGN_OR_RETURN(SvmModel refit, SvmModel::Fit(refit_train.features.to(runtime.device),
