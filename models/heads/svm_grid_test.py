@@ -138,7 +138,9 @@ class SvmGridTest(unittest.TestCase):
         with open(out) as f:
             ours = json.load(f)
         self.assertAlmostEqual(ours["train_rows"], 200, delta=10)
-        # A model of the first classes only would score at most their share of the test rows.
+        # A model of the first classes only would score at most their share of the test rows
+        # (scikit-learn's linear SVC on the first 200: classes 0-3, 0.341); on 200 rows drawn
+        # per class it scored 0.744-0.771 over 5 draws, so 0.6 parts the two on any machine.
         self.assertGreater(ours["accuracy"]["test"], 0.6)
 
     def test_bad_input_is_one_line(self):
