@@ -148,6 +148,21 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertEqual(results["test_acc"], "NaN")
         self.assertIn("nan", stdout.lower())
 
+    def test_cosine_schedule_with_warmup_sets_the_rate_step_by_step(self):
+        run_dir = os.path.join(TMP, "cosine")
+        run("endangered_model4", run_dir, "--lr=0.002", "--lr_step_epochs=0", "--lr_cosine",
+            "--lr_warmup_epochs=1")  # 3 epochs at the ci scale: 1 of warm-up, 2 of cosine.
+        rates = [row["lr"] for row in metrics(run_dir)]  # Each epoch's first step.
+        steps_per_epoch = round(0.002 / rates[0])  # Warm-up starts at lr / (warm-up steps).
+        self.assertGreater(steps_per_epoch, 1)
+        self.assertAlmostEqual(rates[0] * steps_per_epoch, 0.002, delta=1e-12)
+        self.assertAlmostEqual(rates[1], 0.002, delta=1e-12)  # Cosine starts from the top...
+        self.assertAlmostEqual(rates[2], 0.001, delta=1e-12)  # ...and is half-way down here.
+        with open(os.path.join(run_dir, "config.json")) as f:
+            config = json.load(f)
+        self.assertTrue(config["lr_cosine"])
+        self.assertEqual(config["lr_warmup_epochs"], 1)
+
     def test_every_classifier_recipe_trains_an_epoch(self):
         # Each recipe of this trainer, on a few synthetic images for one epoch: its flags, model,
         # optimiser, schedule and augmentation are accepted and run (the Fashion-MNIST recipes'
@@ -183,6 +198,10 @@ class TrainBinaryTest(unittest.TestCase):
                                (["--model=resnet18", "--activation=tanh"],
                                 "--model=resnet18: activation \"tanh\" applies to VGG models "
                                 "only"),
+                               (["--lr_cosine"], "cosine annealing and step decay do not "
+                                "combine"),
+                               (["--lr_step_epochs=0", "--lr_cosine", "--lr_warmup_epochs=3"],
+                                "must be shorter than the run"),
                                (["--evaluate=" + os.path.join(TMP, "none.safetensors")],
                                 "none.safetensors")):
             done = subprocess.run(command("endangered_model4", os.path.join(TMP, "bad"), *flags),

@@ -74,6 +74,9 @@ DEFINE_double(weight_decay, 0, "L2 weight decay (added to the gradient, as PyTor
 DEFINE_double(lr_decay, 0, "Keras-style decay: lr / (1 + lr_decay * steps).");
 DEFINE_int64(lr_step_epochs, 0, "Multiply the rate by --lr_gamma every N epochs (0: never).");
 DEFINE_double(lr_gamma, 0.5, "Step decay factor.");
+DEFINE_bool(lr_cosine, false, "Cosine annealing: the rate falls step by step from --lr to 0 "
+            "over the run's epochs (instead of step decay).");
+DEFINE_int64(lr_warmup_epochs, 0, "Linear warm-up of the rate over this many first epochs.");
 DEFINE_int64(epochs, 10, "Most epochs (the recipe's; the scale may cap them).");
 DEFINE_int64(max_epochs, 0, "Cap on --epochs; 0 takes the scale's cap (none at paper scale).");
 DEFINE_int64(patience, 0, "Early stopping after this many epochs without a better val accuracy.");
@@ -211,6 +214,8 @@ absl::Status Run(const std::string& command) {
   options.schedule.decay = FLAGS_lr_decay;
   options.schedule.step_epochs = FLAGS_lr_step_epochs;
   options.schedule.gamma = FLAGS_lr_gamma;
+  options.schedule.cosine = FLAGS_lr_cosine;
+  options.schedule.warmup_epochs = FLAGS_lr_warmup_epochs;
   options.freeze_backbone_epochs = FLAGS_freeze_backbone_epochs;
   options.run_dir = run_dir;
   options.resume = FLAGS_resume;
@@ -242,6 +247,9 @@ absl::Status Run(const std::string& command) {
                     {"patience", FLAGS_patience},
                     {"batch_size", FLAGS_batch_size},
                     {"world_size", FLAGS_world_size}};
+  // Only when on, so that checkpoints of runs from before these flags still resume.
+  if (FLAGS_lr_cosine) options.config["lr_cosine"] = true;
+  if (FLAGS_lr_warmup_epochs != 0) options.config["lr_warmup_epochs"] = FLAGS_lr_warmup_epochs;
   options.config["data"].erase("caches");  // Where the caches are is no part of the run.
   options.config["data"].erase("manifest");
   if (writes_run) {
@@ -350,7 +358,8 @@ int main(int argc, char** argv) {
        {"Model", {"model", "width", "dropout", "activation", "init_weights",
                   "freeze_backbone_epochs", "evaluate"}},
        {"Optimisation", {"optimizer", "lr", "beta1", "beta2", "momentum", "weight_decay",
-                         "lr_decay", "lr_step_epochs", "lr_gamma", "epochs", "max_epochs",
+                         "lr_decay", "lr_step_epochs", "lr_gamma", "lr_cosine",
+                         "lr_warmup_epochs", "epochs", "max_epochs",
                          "patience", "batch_size", "workers"}},
        {"Data parallelism", {"world_size", "rank", "master_addr", "master_port",
                              "dist_timeout_s"}},

@@ -102,6 +102,8 @@ absl::Status ValidateTrainerOptions(const TrainerOptions& options, int world_siz
   RETURN_IF_ERROR(ValidateOptimizerConfig(options.optimizer));
   LrSchedule schedule = options.schedule;
   schedule.base_lr = options.optimizer.lr;
+  schedule.epochs = options.epochs;
+  schedule.steps_per_epoch = 1;  // Train sets the loader's count; any positive one checks alike.
   return ValidateLrSchedule(schedule);
 }
 
@@ -232,6 +234,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
   RETURN_IF_ERROR(ValidateLoaderOptions(loader_options, data.train.size));
   Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
                 loader_options);
+  schedule.epochs = options.epochs;
 
   double train_seconds = 0;
   int64_t train_images = 0;
@@ -245,6 +248,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
     }
     model->train();
     RETURN_IF_ERROR(loader.StartEpoch(epoch));
+    schedule.steps_per_epoch = loader.batches_per_epoch();  // The same every epoch.
     EpochRecord record;
     record.epoch = epoch;
     record.lr = LearningRateAt(schedule, epoch - 1, step);

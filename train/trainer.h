@@ -38,7 +38,7 @@ struct TrainerOptions {
   int64_t batch_size = 64;
   int workers = 2;
   OptimizerConfig optimizer;
-  // Its base_lr is optimizer.lr.
+  // Its base_lr is optimizer.lr; its epochs and steps_per_epoch are the run's (set by Train).
   LrSchedule schedule;
   // Train only the classification head (ModelConfig's head_name()) for this many first epochs.
   int64_t freeze_backbone_epochs = 0;
