@@ -132,6 +132,23 @@ absl::Status RandomRotation(cv::Mat& image, double max_degrees, Border border,
   return ApplyWarp(image, warp);
 }
 
+AffineWarp TranslationWarp(int dx, int dy, Border border) {
+  AffineWarp warp;
+  warp.forward = cv::Matx23d(1, 0, dx, 0, 1, dy);
+  warp.sampling = Sampling::kNearest;
+  warp.border = border;
+  return warp;
+}
+
+absl::StatusOr<AffineWarp> DrawRandomTranslation(const cv::Mat& image, int max_pixels,
+                                                 Border border, std::mt19937_64& rng) {
+  RETURN_IF_ERROR(augment::CheckInRange(max_pixels, 0, kMaxSide, "translation pixels"));
+  RETURN_IF_ERROR(CheckRgb(image, "translation"));
+  const int dx = static_cast<int>(UniformIndex(rng, 2 * max_pixels + 1)) - max_pixels;
+  const int dy = static_cast<int>(UniformIndex(rng, 2 * max_pixels + 1)) - max_pixels;
+  return TranslationWarp(dx, dy, border);
+}
+
 absl::Status ValidateResizedCropOptions(const ResizedCropOptions& options) {
   if (options.height <= 0 || options.width <= 0 || options.height > kMaxSide ||
       options.width > kMaxSide) {

@@ -89,6 +89,17 @@ absl::StatusOr<AffineWarp> DrawRandomRotation(const cv::Mat& image, double max_d
                                               Border border, Sampling sampling,
                                               std::mt19937_64& rng);
 
+// The warp that shifts an image `dx` pixels right and `dy` down, keeping its size; `border` fills
+// what the shift uncovers. Nearest sampling: whole pixels move, none is interpolated.
+AffineWarp TranslationWarp(int dx, int dy, Border border);
+
+// The warp of a shift by whole pixels drawn uniformly from [-max_pixels, max_pixels] on each axis
+// (x first), max_pixels in [0, 30000]: torchvision's RandomCrop(size, padding=max_pixels) on an
+// image of that size (fill 0 for kConstant, padding_mode="reflect" for kReflect), the usual
+// augmentation of small images (CIFAR, Fashion-MNIST).
+absl::StatusOr<AffineWarp> DrawRandomTranslation(const cv::Mat& image, int max_pixels,
+                                                 Border border, std::mt19937_64& rng);
+
 // torchvision's RandomResizedCrop: a box covering a random fraction of the area in [min_scale,
 // max_scale] with an aspect ratio (width / height) log-uniform in [min_ratio, max_ratio], resized
 // to height x width.

@@ -167,6 +167,55 @@ TEST(Compose, FlipThenRotationIsOneWarp) {
               HasSubstr("cannot compose two resampling warps"));
 }
 
+TEST(TranslationWarp, MovesWholePixelsAndFillsTheUncoveredBorder) {
+  const cv::Mat original = Noise(8, 6);
+  cv::Mat shifted = original.clone();
+  ASSERT_TRUE(ApplyWarp(shifted, TranslationWarp(2, -1, Border::kConstant)).ok());
+  // Output (x, y) shows input (x - 2, y + 1); the two left columns and the bottom row are black.
+  EXPECT_TRUE(Same(shifted(cv::Rect(2, 0, 6, 5)), original(cv::Rect(0, 1, 6, 5))));
+  EXPECT_EQ(cv::countNonZero(shifted(cv::Rect(0, 0, 2, 6)).reshape(1)), 0);
+  EXPECT_EQ(cv::countNonZero(shifted(cv::Rect(0, 5, 8, 1)).reshape(1)), 0);
+
+  cv::Mat reflected = original.clone();
+  ASSERT_TRUE(ApplyWarp(reflected, TranslationWarp(1, 0, Border::kReflect)).ok());
+  // Column 0 mirrors about the edge: it shows input column 1 (BORDER_REFLECT_101).
+  EXPECT_TRUE(Same(reflected.col(0), original.col(1)));
+  EXPECT_TRUE(Same(reflected.colRange(1, 8), original.colRange(0, 7)));
+
+  cv::Mat still = original.clone();
+  ASSERT_TRUE(ApplyWarp(still, TranslationWarp(0, 0, Border::kConstant)).ok());
+  EXPECT_TRUE(Same(still, original));
+}
+
+TEST(DrawRandomTranslation, DrawsEveryShiftInRangeDeterministically) {
+  const cv::Mat original = Noise(10, 10);
+  std::set<std::pair<int, int>> shifts;
+  for (uint64_t index = 0; index < 400; ++index) {
+    std::mt19937_64 rng_a = MakeGenerator(3, 1, index);
+    std::mt19937_64 rng_b = MakeGenerator(3, 1, index);
+    absl::StatusOr<AffineWarp> a = DrawRandomTranslation(original, 2, Border::kConstant, rng_a);
+    absl::StatusOr<AffineWarp> b = DrawRandomTranslation(original, 2, Border::kConstant, rng_b);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->forward, b->forward);
+    EXPECT_EQ(a->sampling, Sampling::kNearest);
+    EXPECT_EQ(a->forward(0, 0), 1);
+    EXPECT_EQ(a->forward(1, 1), 1);
+    shifts.insert({static_cast<int>(a->forward(0, 2)), static_cast<int>(a->forward(1, 2))});
+  }
+  EXPECT_EQ(shifts.size(), 25u);  // Every (dx, dy) in [-2, 2]^2, and nothing else.
+  EXPECT_EQ(shifts.begin()->first, -2);
+  EXPECT_EQ(shifts.rbegin()->first, 2);
+
+  std::mt19937_64 rng(0);
+  absl::StatusOr<AffineWarp> none = DrawRandomTranslation(original, 0, Border::kReflect, rng);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->identity());
+  ExpectInvalid(DrawRandomTranslation(original, -1, Border::kConstant, rng).status(),
+                "translation pixels");
+  cv::Mat empty;
+  ExpectInvalid(DrawRandomTranslation(empty, 2, Border::kConstant, rng).status(), "empty");
+}
+
 TEST(Rotate, BorderFillsTheCorners) {
   cv::Mat white(20, 20, CV_8UC3, cv::Scalar(255, 255, 255));
   cv::Mat constant = white.clone();

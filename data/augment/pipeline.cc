@@ -220,6 +220,20 @@ absl::Status AddStep(Pipeline& pipeline, const std::string& step) {
                      [degrees, border, sampling](const cv::Mat& image, std::mt19937_64& rng) {
                        return DrawRandomRotation(image, degrees, border, sampling, rng);
                      });
+  } else if (name == "translate") {
+    ASSIGN_OR_RETURN(int pixels, args.Int("pixels", 4));
+    ASSIGN_OR_RETURN(std::string border_name, args.Word("border", "constant"));
+    RETURN_IF_ERROR(args.CheckAllUsed("pixels, border"));
+    RETURN_IF_ERROR(InStep(augment::CheckInRange(pixels, 0, 30000, "pixels"), step));
+    if (border_name != "constant" && border_name != "reflect") {
+      return args.Error("border must be constant or reflect, got '" + border_name + "'");
+    }
+    const Border border = border_name == "reflect" ? Border::kReflect : Border::kConstant;
+    pipeline.AddWarp("translate(pixels=" + std::to_string(pixels) + ", border=" + border_name +
+                         ")",
+                     [pixels, border](const cv::Mat& image, std::mt19937_64& rng) {
+                       return DrawRandomTranslation(image, pixels, border, rng);
+                     });
   } else if (name == "resized_crop") {
     ResizedCropOptions options;
     ASSIGN_OR_RETURN(int size, args.Int("size", 224));
@@ -303,7 +317,7 @@ absl::Status AddStep(Pipeline& pipeline, const std::string& step) {
   } else {
     return absl::InvalidArgumentError(
         "unknown augmentation step '" + step +
-        "' (known: hflip, vflip, rotate, resized_crop, resize, noise, occlude, partial)");
+        "' (known: hflip, vflip, rotate, translate, resized_crop, resize, noise, occlude, partial)");
   }
   return absl::OkStatus();
 }

@@ -28,6 +28,8 @@ namespace fauna {
 //   vflip(p [0.5])                         RandomVerticalFlip
 //   rotate(degrees [15], border [constant] | reflect, sampling [bilinear] | nearest)
 //                                          RandomRotation
+//   translate(pixels [4], border [constant] | reflect)
+//                                          RandomCrop(size, padding=pixels): a whole-pixel shift
 //   resized_crop(size [224] | height, width, scale [0.08:1], ratio [0.75:1.3333])
 //                                          RandomResizedCrop
 //   resize(size [224], center_crop [false])                 ResizeImage
@@ -78,10 +80,10 @@ class Pipeline {
   absl::StatusOr<cv::Mat> Apply(const cv::Mat& image, std::mt19937_64& rng) const;
 
   // Apply, then ToTensorInto(`destination`), for a loader's ExampleWriter. The warp steps that end
-  // the pipeline (flips and at most one rotation: all of "hflip, vflip, rotate(degrees=15)") are
-  // composed into one warp and handed to WarpToTensorInto, which fuses a nearest-sampled warp with
-  // the conversion: the same draws, and the same image up to the warp's rounding, in 60% of the
-  // time; `image` is not copied unless steps before them need it.
+  // the pipeline (flips and at most one rotation or translation: all of "hflip, vflip,
+  // rotate(degrees=15)") are composed into one warp and handed to WarpToTensorInto, which fuses
+  // a nearest-sampled warp with the conversion: the same draws, and the same image up to the
+  // warp's rounding, in 60% of the time; `image` is not copied unless steps before them need it.
   absl::Status ApplyInto(const cv::Mat& image, std::mt19937_64& rng,
                          const Normalization& normalization, const at::Tensor& destination) const;
 

@@ -23,13 +23,15 @@ using ::testing::HasSubstr;
 
 TEST(Pipeline, ParsesEveryStepIntoACanonicalSpec) {
   absl::StatusOr<Pipeline> pipeline = Pipeline::Parse(
-      " hflip, vflip(p=0.25), rotate(degrees=10, border=reflect), resized_crop(size=32, "
+      " hflip, vflip(p=0.25), rotate(degrees=10, border=reflect), translate(pixels=2), "
+      "resized_crop(size=32, "
       "scale=0.5:1), resize(size=24, center_crop=true), noise(sigma=5, p=0.5), "
       "occlude(fill=noise, area=0.1:0.2), partial(region=side, keep=0.75, resize_back=false) ");
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
-  EXPECT_EQ(pipeline->size(), 8u);
+  EXPECT_EQ(pipeline->size(), 9u);
   EXPECT_EQ(pipeline->spec(),
             "hflip(p=0.5), vflip(p=0.25), rotate(degrees=10, border=reflect, sampling=bilinear), "
+            "translate(pixels=2, border=constant), "
             "resized_crop(height=32, width=32, scale=0.5:1, ratio=0.75:1.3333333333333333), "
             "resize(size=24, center_crop=true), noise(sigma=5, p=0.5), "
             "occlude(p=1, area=0.1:0.2, ratio=0.3:3.3, fill=noise), "
@@ -96,7 +98,8 @@ TEST(Pipeline, ApplyIntoFusesALastRotationWithTheSameDraws) {
   const cv::Mat input_copy = input.clone();
   for (const char* spec : {"hflip, rotate(degrees=30, sampling=nearest)",
                            "vflip, rotate(degrees=30, border=reflect)", "rotate",
-                           "rotate(sampling=nearest), hflip, vflip"}) {
+                           "rotate(sampling=nearest), hflip, vflip",
+                           "hflip, translate(pixels=3)", "translate(border=reflect), vflip"}) {
     SCOPED_TRACE(spec);
     absl::StatusOr<Pipeline> pipeline = Pipeline::Parse(spec);
     ASSERT_TRUE(pipeline.ok());
@@ -181,6 +184,9 @@ TEST(Pipeline, BadSpecsAreErrorsNamingTheStep) {
       {"rotate(degrees=200)", "degrees"},
       {"rotate(border=wrap)", "border"},
       {"rotate(sampling=cubic)", "sampling must be bilinear or nearest"},
+      {"translate(pixels=-1)", "pixels"},
+      {"translate(pixels=2.5)", "integer"},
+      {"translate(border=wrap)", "border must be constant or reflect"},
       {"resized_crop(size=0)", "output size"},
       {"resized_crop(size=1.5)", "integer"},
       {"resized_crop(scale=0.5:0.2)", "scale"},
