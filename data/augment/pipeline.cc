@@ -317,7 +317,8 @@ absl::Status AddStep(Pipeline& pipeline, const std::string& step) {
   } else {
     return absl::InvalidArgumentError(
         "unknown augmentation step '" + step +
-        "' (known: hflip, vflip, rotate, translate, resized_crop, resize, noise, occlude, partial)");
+        "' (known: hflip, vflip, rotate, translate, resized_crop, resize, noise, occlude, "
+        "partial)");
   }
   return absl::OkStatus();
 }
