@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "core/status.h"
 #include "core/torch_status.h"
 #include "models/autoencoder.h"
@@ -14,6 +15,7 @@ namespace fauna {
 namespace {
 
 constexpr char kEndangeredPrefix[] = "endangered_";
+constexpr char kCifarSuffix[] = "_cifar";  // resnet18_cifar: ResNetOptions::small_input_stem.
 
 // The options of one registered name.
 struct Resolved {
@@ -41,7 +43,9 @@ absl::StatusOr<Resolved> Resolve(const std::string& name, const ModelConfig& con
   }
   if (name.rfind("resnet", 0) == 0) {
     r.kind = Resolved::Kind::kResNet;
+    const bool cifar = absl::EndsWith(name, kCifarSuffix);
     r.resnet = ResNetOptions(std::stoll(name.substr(6)))
+                   .small_input_stem(cifar)
                    .num_classes(config.num_classes)
                    .width(config.width)
                    .dropout(config.dropout.value_or(0.0))
@@ -87,6 +91,9 @@ const std::vector<ModelInfo>& ListModels() {
     for (const char* depth : {"18", "34", "50", "101", "152"}) {
       list->push_back({std::string("resnet") + depth,
                        std::string("ResNet-") + depth + " (He et al. 2015), torchvision's keys"});
+      list->push_back({std::string("resnet") + depth + kCifarSuffix,
+                       std::string("ResNet-") + depth + " with the small-image stem (3x3 stride-1 "
+                       "conv1, no max pool) for images of 32 px and less"});
     }
     for (const char* depth : {"11", "13", "16", "19"}) {
       list->push_back({std::string("vgg") + depth,

@@ -142,7 +142,11 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
 
   int64_t in_planes = ScaleWidth(64, width);
   conv1_ = register_module(
-      "conv1", Conv(options.in_channels(), in_planes, /*kernel=*/7, /*stride=*/2, /*padding=*/3));
+      "conv1", options.small_input_stem()
+                   ? Conv(options.in_channels(), in_planes, /*kernel=*/3, /*stride=*/1,
+                          /*padding=*/1)
+                   : Conv(options.in_channels(), in_planes, /*kernel=*/7, /*stride=*/2,
+                          /*padding=*/3));
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(in_planes));
   std::array<torch::nn::Sequential*, 4> stages = {&layer1_, &layer2_, &layer3_, &layer4_};
   for (int i = 0; i < 4; ++i) {
@@ -170,7 +174,9 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
 
 at::Tensor ResNetImpl::features(at::Tensor x) {
   x = bn1_->forward(conv1_->forward(x)).relu_();
-  x = at::max_pool2d(x, /*kernel_size=*/{3, 3}, /*stride=*/{2, 2}, /*padding=*/{1, 1});
+  if (!options_.small_input_stem()) {
+    x = at::max_pool2d(x, /*kernel_size=*/{3, 3}, /*stride=*/{2, 2}, /*padding=*/{1, 1});
+  }
   x = layer1_->forward(x);
   x = layer2_->forward(x);
   x = layer3_->forward(x);

@@ -7,6 +7,9 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
 
 #include "models/test_util.h"
 
@@ -67,6 +70,28 @@ TEST(ResNet, InChannelsAndWidthScaleTheStem) {
   EXPECT_EQ(keys.at("layer4.1.conv2.weight"), "float32 256,256,3,3");
   model->eval();  // one image: batch norm needs running statistics at layer4's 1x1 maps
   EXPECT_EQ(model->forward(at::randn({1, 1, 32, 32})).size(1), 1000);
+}
+
+TEST(ResNet, SmallInputStemKeepsTheImageResolutionIntoLayer1) {
+  ResNet model(ResNetOptions(/*depth=*/18).num_classes(10).small_input_stem(true).width(0.25));
+  auto keys = ModuleKeys(*model);
+  EXPECT_EQ(keys.at("conv1.weight"), "float32 16,3,3,3");
+  model->eval();
+  // features() is conv1, bn1, ReLU, then layer1..4 with no max pool between: the same numbers
+  // as running the children by hand.
+  const at::Tensor x = at::randn({2, 3, 16, 16});
+  auto children = model->named_children();
+  at::Tensor y = children["conv1"]->as<torch::nn::Conv2dImpl>()->forward(x);
+  EXPECT_EQ(y.sizes(), (at::IntArrayRef{2, 16, 16, 16}));  // Stride 1.
+  y = children["bn1"]->as<torch::nn::BatchNorm2dImpl>()->forward(y).relu();
+  for (const char* layer : {"layer1", "layer2", "layer3", "layer4"}) {
+    y = children[layer]->as<torch::nn::SequentialImpl>()->forward(y);
+  }
+  EXPECT_EQ(y.sizes(), (at::IntArrayRef{2, 128, 2, 2}));  // 16 px / 8.
+  EXPECT_TRUE(at::allclose(model->features(x), y.mean({2, 3}), 1e-5, 1e-6));
+  // kuangliu/pytorch-cifar's ResNet18, the usual CIFAR network, has 11,173,962 parameters.
+  EXPECT_EQ(CountParameters(*ResNet(ResNetOptions(18).num_classes(10).small_input_stem(true))),
+            11'173'962);
 }
 
 TEST(ResNet, InitialisationIsTorchvisions) {
