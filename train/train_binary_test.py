@@ -273,6 +273,23 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertEqual(evaluation["test_confusion"]["counts"],
                          pair["test_confusion"]["counts"])
 
+    def test_evaluate_takes_the_runs_size_normalization_and_width(self):
+        run_dir = os.path.join(TMP, "trained_at_40px")
+        trained, _ = run("endangered_model4", run_dir, "--epochs=1", "--image_size=40",
+                         "--normalization=unit", "--width=0.25")
+        eval_dir = os.path.join(TMP, "evaluated_at_40px")
+        done = subprocess.run(command("endangered_model4", eval_dir, "--epochs=1") +
+                              ["--evaluate=" + os.path.join(run_dir, "model.safetensors")],
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.assertIn("--evaluate: --width, --image_size, --normalization as the run in",
+                      done.stderr)  # --model came from the recipe.
+        with open(os.path.join(eval_dir, "evaluation.json")) as f:
+            evaluation = json.load(f)
+        self.assertEqual(evaluation["test_acc"], trained["test_acc"])
+        self.assertEqual(evaluation["test_confusion"]["counts"],
+                         trained["test_confusion"]["counts"])
+
     def test_a_dead_rank_makes_the_other_exit(self):
         port = str(free_port())
         run_dir = os.path.join(TMP, "dead")

@@ -39,6 +39,7 @@
 #include "models/state_dict.h"
 #include "train/data_flags.h"
 #include "train/distributed.h"
+#include "train/run_folder.h"
 #include "train/scale.h"
 #include "train/trainer.h"
 
@@ -61,9 +62,10 @@ DEFINE_string(activation, "relu", "VGG's activation: relu, tanh, sigmoid or line
 DEFINE_string(init_weights, "", "Start from these weights (safetensors or torch.save'd dict); "
                                 "the head is re-initialised for the dataset's classes.");
 DEFINE_int64(freeze_backbone_epochs, 0, "Train only the head for this many first epochs.");
-DEFINE_string(evaluate, "", "Train nothing: evaluate these weights (a run's model.safetensors, "
-                            "with the flags it was trained with) on the val and test parts and "
-                            "write <run_dir>/evaluation.json.");
+DEFINE_string(evaluate, "", "Train nothing: evaluate these weights on the val and test parts "
+                            "and write <run_dir>/evaluation.json. A run's model.safetensors "
+                            "brings the run's --model, --width, --image_size and --normalization "
+                            "(those not given); give the data flags it was trained with.");
 // Optimisation.
 DEFINE_string(optimizer, "adam", "adam or sgd.");
 DEFINE_double(lr, 1e-3, "Learning rate.");
@@ -111,6 +113,43 @@ absl::Status CheckFlags(const ModelConfig& model_config) {
   return absl::OkStatus();
 }
 
+// Whether `name` was set on the command line or in a --flagfile.
+bool IsSet(const char* name) {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
+}
+
+// --evaluate=<run folder>/<weights>: the run's model, width, image size and normalization, for
+// those flags not given, so that the weights see the images as they were trained on them (another
+// size or normalization would only lower the accuracy, silently). Weights outside a run folder
+// (no config.json beside them) leave the flags as they are.
+absl::Status TakeTheEvaluatedRunsSettings() {
+  const std::string folder = std::filesystem::path(FLAGS_evaluate).parent_path().string();
+  if (!std::filesystem::exists(std::filesystem::path(folder.empty() ? "." : folder) /
+                               kRunConfigFile)) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<RunFolder> read = ReadRunFolder(folder.empty() ? "." : folder);
+  if (!read.ok()) return Annotate(read.status(), "--evaluate");
+  const RunFolder& run = *read;
+  std::string taken;
+  auto take = [&](const char* flag, auto& value, const auto& run_value) {
+    if (IsSet(flag)) return;
+    value = run_value;
+    taken += std::string(taken.empty() ? "" : ", ") + "--" + flag;
+  };
+  take("model", FLAGS_model, run.model);
+  take("width", FLAGS_width, run.model_config.width);
+  take("image_size", FLAGS_image_size, run.data.image_size);
+  take("normalization", FLAGS_normalization, run.data.normalization);
+  if (!taken.empty()) {
+    std::fprintf(stderr, "--evaluate: %s as the run in %s was trained (%s %g, %d px, %s)\n",
+                 taken.c_str(), folder.c_str(), FLAGS_model.c_str(), FLAGS_width,
+                 FLAGS_image_size, FLAGS_normalization.c_str());
+  }
+  return absl::OkStatus();
+}
+
 // --evaluate: the loss, accuracy and confusion matrix of saved weights on the val and test parts,
 // printed and written to <run_dir>/evaluation.json.
 absl::Status EvaluateWeights(Backbone model, const Dataset& data, const std::string& run_dir,
@@ -141,6 +180,7 @@ absl::Status Run(const std::string& command) {
   // OpenCV only runs inside the loader's workers, which are the data side's parallelism; its own
   // thread pool (TBB) would only compete with LibTorch's threads for the cores.
   cv::setNumThreads(1);
+  if (!FLAGS_evaluate.empty()) RETURN_IF_ERROR(TakeTheEvaluatedRunsSettings());
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
   scale = ScaleForData(scale, FLAGS_data);
   DatasetOptions data_options = DatasetOptionsFromFlags(scale, FLAGS_image_size);
