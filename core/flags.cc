@@ -176,8 +176,8 @@ std::string FlagsHelp(const std::vector<gflags::CommandLineFlagInfo>& flags,
   return out;
 }
 
-void ParseFlags(int* argc, char*** argv, const std::string& usage,
-                const std::vector<FlagGroup>& groups) {
+std::set<std::string> ParseFlags(int* argc, char*** argv, const std::string& usage,
+                                 const std::vector<FlagGroup>& groups) {
   gflags::SetUsageMessage(usage);
   std::vector<gflags::CommandLineFlagInfo> flags;
   gflags::GetAllFlags(&flags);
@@ -215,6 +215,7 @@ void ParseFlags(int* argc, char*** argv, const std::string& usage,
     gflags::SetCommandLineOption("help", "false");  // The other help flag answers.
   }
   gflags::HandleCommandLineHelpFlags();
+  return context.on_command_line;
 }
 
 std::string JoinArgv(int argc, char** argv) {

@@ -27,13 +27,15 @@ struct FlagGroup {
 // -help, -h): that prints FlagsHelp() for the binary's flags to stdout and exits with 0. Every
 // other help flag is gflags' own: --helpfull (every flag, LibTorch's included), --helpshort,
 // --helpon, --helpmatch, --helpxml, --helppackage and --version. Call it first thing in main().
+// Returns the flags the command line named itself (FlagsNamedOnCommandLine: not those only a
+// --flagfile set), for a binary whose typed flags override settings read from elsewhere.
 //
 // Example:
 //   int main(int argc, char** argv) {
 //     fauna::ParseFlags(&argc, &argv, "Writes the synthetic set as <out>/<class>/<index>.png",
 //                       {{"Data", {"out", "classes", "count"}}, {"Images", {"size", "format"}}});
-void ParseFlags(int* argc, char*** argv, const std::string& usage,
-                const std::vector<FlagGroup>& groups = {});
+std::set<std::string> ParseFlags(int* argc, char*** argv, const std::string& usage,
+                                 const std::vector<FlagGroup>& groups = {});
 
 // The command line as typed, argv joined by spaces: for a results file, taken before ParseFlags
 // removes the flags.

@@ -1,5 +1,6 @@
-// Every fauna model by name: "resnet18" .. "resnet152", "vgg11" .. "vgg19" and their "_bn"
-// variants, "endangered_baseline", "endangered_model0" .. "endangered_model4", "autoencoder".
+// Every fauna model by name: "resnet18" .. "resnet152" and their "_cifar" variants (the
+// small-image stem), "vgg11" .. "vgg19" and their "_bn" variants, "endangered_baseline",
+// "endangered_model0" .. "endangered_model4", "autoencoder".
 #ifndef FAUNA_MODELS_REGISTRY_H_
 #define FAUNA_MODELS_REGISTRY_H_
 

@@ -170,8 +170,8 @@ TEST(Registry, CifarResNetsHaveTheSmallInputStem) {
 }
 
 TEST(Registry, BadNamesAndOptionsAreClearErrors) {
-  for (const std::string name : {"resnet20", "resnet", "resnet18_cifarx", "resnet_cifar", "vgg16_bnx", "vgg", "endangered_model5",
-                                 "Autoencoder", ""}) {
+  for (const std::string name : {"resnet20", "resnet", "resnet18_cifarx", "resnet_cifar",
+                                 "vgg16_bnx", "vgg", "endangered_model5", "Autoencoder", ""}) {
     absl::StatusOr<Backbone> model = CreateModel(name);
     EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument) << name;
     EXPECT_TRUE(Contains(std::string(model.status().message()), "unknown model \"" + name + "\""))

@@ -41,7 +41,7 @@ struct ResNetOptions {
   // The stem for small images (CIFAR, Fashion-MNIST; the usual "ResNet-18 for CIFAR"): conv1 is
   // 3x3 with stride 1 and there is no max pool, so layer1 sees the image at full resolution
   // instead of a quarter of it (torchvision's 7x7 stride-2 conv1 and max pool leave layer4 one
-  // pixel of a 32 px image). 16x the stem's and layers' compute at the same image size; conv1's
+  // pixel of a 32 px image). 16x the residual layers' compute at the same image size; conv1's
   // weights are [C, in, 3, 3], so torchvision's conv1 does not load into it.
   TORCH_ARG(bool, small_input_stem) = false;
 };
@@ -96,8 +96,9 @@ TORCH_MODULE(Bottleneck);
 // A ResNet classifier. State-dict keys are torchvision's: conv1, bn1, layer1..layer4 (blocks
 // "0", "1", ...), fc. Convolutions are initialised Kaiming-normal (fan_out, ReLU), batch norms
 // to weight 1 and bias 0, `fc` as nn.Linear's default, exactly as torchvision does. Any input of
-// at least 32x32 pixels (8x8 with small_input_stem) works (global average pooling). Invalid options throw c10::ValueError;
-// check them first with ValidateResNetOptions, or create models through the registry.
+// at least 32x32 pixels (8x8 with small_input_stem) works (global average pooling). Invalid
+// options throw c10::ValueError; check them first with ValidateResNetOptions, or create models
+// through the registry.
 class ResNetImpl : public BackboneImpl {
  public:
   explicit ResNetImpl(const ResNetOptions& options = ResNetOptions());

@@ -96,11 +96,6 @@ bool IsSet(const char* name) {
   return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
 }
 
-// --data as the user meant it: the two names, or a path.
-std::string UserData(const std::string& data) {
-  return data == "synthetic" || data == "fashion_mnist" ? data : UserPath(data);
-}
-
 // Refuses flags that cannot work together, before any work.
 absl::Status CheckFlags(bool pixels) {
   if (FLAGS_batch_size < 1) {

@@ -16,10 +16,14 @@ DEFINE_string(cache_dir, "", "Decoded-image caches; default ~/.cache/fauna/decod
 
 namespace fauna {
 
+std::string UserData(const std::string& data) {
+  return data == "synthetic" || data == "fashion_mnist" ? data : UserPath(data);
+}
+
 DatasetOptions DatasetOptionsFromFlags(const Scale& scale, int image_size) {
   DatasetOptions options;
-  options.data = FLAGS_data;
-  options.data_root = FLAGS_data_root;
+  options.data = UserData(FLAGS_data);
+  options.data_root = UserPath(FLAGS_data_root);
   options.image_size = image_size > 0 ? image_size : scale.image_size;
   options.split = FLAGS_split;
   options.synthetic_classes = FLAGS_synthetic_classes;

@@ -10,6 +10,8 @@
 #ifndef FAUNA_TRAIN_DATA_FLAGS_H_
 #define FAUNA_TRAIN_DATA_FLAGS_H_
 
+#include <string>
+
 #include <gflags/gflags.h>
 
 #include "data/dataset.h"
@@ -29,7 +31,7 @@ namespace fauna {
 
 // DatasetOptions as the shared data flags say, for a binary at `scale` (after ScaleForData where
 // the binary applies it): data, data_root, split, the synthetic set and the noise as given (the
-// paths as typed); synthetic_count from --synthetic_count, or the scale's when that is 0 or less;
+// paths through UserData and UserPath); synthetic_count from --synthetic_count, or the scale's when that is 0 or less;
 // image_size from `image_size` (the binary's own --image_size), or the scale's when that is 0 or
 // less; cache_dir DecodedCacheDir(--cache_dir). Everything else (augment, normalization, seed,
 // threads) keeps DatasetOptions' default, for the binary to set.
@@ -41,6 +43,10 @@ namespace fauna {
 //   options.normalization = FLAGS_normalization;
 //   options.seed = runtime.seed;
 DatasetOptions DatasetOptionsFromFlags(const Scale& scale, int image_size);
+
+// --data as the user meant it: "synthetic" and "fashion_mnist" as they are, a path through
+// UserPath (under `bazel run`, relative to the folder the command was typed in).
+std::string UserData(const std::string& data);
 
 }  // namespace fauna
 

@@ -58,7 +58,8 @@ double LearningRateAt(const LrSchedule& schedule, int64_t epoch, int64_t iterati
   if (step < warmup_steps) lr *= (step + 1.0) / warmup_steps;
   if (schedule.cosine) {
     const double total = static_cast<double>(schedule.epochs * schedule.steps_per_epoch);
-    const double t = std::clamp((step - warmup_steps) / (total - warmup_steps), 0.0, 1.0);
+    const double span = total - warmup_steps;  // > 0 once validated; 0 only with no steps.
+    const double t = span > 0 ? std::clamp((step - warmup_steps) / span, 0.0, 1.0) : 1.0;
     lr *= 0.5 * (1.0 + std::cos(M_PI * t));
   }
   return lr / (1.0 + schedule.decay * static_cast<double>(iteration));

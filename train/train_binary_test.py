@@ -89,7 +89,8 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertEqual(len(metrics(run_dir)), 3)
 
     def test_killed_run_resumes_to_the_same_numbers(self):
-        flags = ("--epochs=4", "--max_epochs=4")
+        # The rate follows a cosine step by step: a resumed run must pick up the step count too.
+        flags = ("--epochs=4", "--max_epochs=4", "--lr_step_epochs=0", "--lr_cosine")
         whole_dir = os.path.join(TMP, "whole")
         whole, _ = run("endangered_model4", whole_dir, *flags)
 
@@ -273,22 +274,40 @@ class TrainBinaryTest(unittest.TestCase):
         self.assertEqual(evaluation["test_confusion"]["counts"],
                          pair["test_confusion"]["counts"])
 
-    def test_evaluate_takes_the_runs_size_normalization_and_width(self):
+    def test_evaluate_takes_the_runs_settings_unless_typed(self):
         run_dir = os.path.join(TMP, "trained_at_40px")
         trained, _ = run("endangered_model4", run_dir, "--epochs=1", "--image_size=40",
-                         "--normalization=unit", "--width=0.25")
-        eval_dir = os.path.join(TMP, "evaluated_at_40px")
-        done = subprocess.run(command("endangered_model4", eval_dir, "--epochs=1") +
-                              ["--evaluate=" + os.path.join(run_dir, "model.safetensors")],
-                              capture_output=True, text=True)
-        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
-        self.assertIn("--evaluate: --width, --image_size, --normalization as the run in",
-                      done.stderr)  # --model came from the recipe.
-        with open(os.path.join(eval_dir, "evaluation.json")) as f:
-            evaluation = json.load(f)
-        self.assertEqual(evaluation["test_acc"], trained["test_acc"])
+                         "--normalization=unit", "--width=0.25", "--seed=3",
+                         "--synthetic_classes=3")
+
+        def evaluate(name, *flags):
+            eval_dir = os.path.join(TMP, name)
+            done = subprocess.run(command("endangered_model4", eval_dir, "--epochs=1") +
+                                  ["--evaluate=" + os.path.join(run_dir, "model.safetensors")] +
+                                  list(flags), capture_output=True, text=True)
+            self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+            with open(os.path.join(eval_dir, "evaluation.json")) as f:
+                return json.load(f), done.stderr
+
+        # The recipe (a --flagfile) says 11 classes, seed 0, 32 px at the ci scale; the run's
+        # config.json wins over it, so the very test part is scored by the very model.
+        evaluation, stderr = evaluate("evaluated_as_trained")
+        self.assertIn("--evaluate: model, width, activation, image_size, normalization, data, "
+                      "seed of the run in", stderr)
+        for key in ("test_acc", "test_loss", "test_count"):
+            self.assertEqual(evaluation[key], trained[key], key)
         self.assertEqual(evaluation["test_confusion"]["counts"],
                          trained["test_confusion"]["counts"])
+
+        # Typed flags win: another normalization scores the same images differently.
+        evaluation, stderr = evaluate("evaluated_imagenet", "--normalization=imagenet")
+        self.assertIn("--evaluate: model, width, activation, image_size, data, seed of", stderr)
+        self.assertEqual(evaluation["test_count"], trained["test_count"])
+        self.assertNotEqual(evaluation["test_loss"], trained["test_loss"])
+
+        # A typed data flag keeps the caller's data and seed (another split of 3 classes).
+        _, stderr = evaluate("evaluated_other_data", "--synthetic_classes=3")
+        self.assertIn("--evaluate: model, width, activation, image_size, normalization of", stderr)
 
     def test_a_dead_rank_makes_the_other_exit(self):
         port = str(free_port())

@@ -16,10 +16,13 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 #include <system_error>
 
 #include <absl/status/statusor.h>
+#include <absl/strings/str_join.h>
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
@@ -64,8 +67,9 @@ DEFINE_string(init_weights, "", "Start from these weights (safetensors or torch.
 DEFINE_int64(freeze_backbone_epochs, 0, "Train only the head for this many first epochs.");
 DEFINE_string(evaluate, "", "Train nothing: evaluate these weights on the val and test parts "
                             "and write <run_dir>/evaluation.json. A run's model.safetensors "
-                            "brings the run's --model, --width, --image_size and --normalization "
-                            "(those not given); give the data flags it was trained with.");
+                            "brings the run's model, width, activation, image size, "
+                            "normalization and (unless a data flag is typed) data, split and "
+                            "seed; flags typed on the command line win.");
 // Optimisation.
 DEFINE_string(optimizer, "adam", "adam or sgd.");
 DEFINE_double(lr, 1e-3, "Learning rate.");
@@ -113,41 +117,59 @@ absl::Status CheckFlags(const ModelConfig& model_config) {
   return absl::OkStatus();
 }
 
-// Whether `name` was set on the command line or in a --flagfile.
-bool IsSet(const char* name) {
-  gflags::CommandLineFlagInfo info;
-  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
-}
-
-// --evaluate=<run folder>/<weights>: the run's model, width, image size and normalization, for
-// those flags not given, so that the weights see the images as they were trained on them (another
-// size or normalization would only lower the accuracy, silently). Weights outside a run folder
-// (no config.json beside them) leave the flags as they are.
-absl::Status TakeTheEvaluatedRunsSettings() {
-  const std::string folder = std::filesystem::path(FLAGS_evaluate).parent_path().string();
-  if (!std::filesystem::exists(std::filesystem::path(folder.empty() ? "." : folder) /
-                               kRunConfigFile)) {
-    return absl::OkStatus();
+// --evaluate=<run folder>/<weights>: the run's model, width, activation, image size and
+// normalization, and (unless the command line names a data flag) the run's data, split and seed,
+// for those flags the command line does not name: the weights then see the images as they were
+// trained on them and the run's very val and test parts (another size, normalization or split
+// would change the accuracy silently; another seed would re-split, mixing training images into
+// the test part). A recipe's --flagfile does not count as named: the run's config.json, not
+// today's recipe, says how the weights were made. Weights outside a run folder (no config.json
+// beside them) leave the flags as they are; a config.json that is not a run's, too, with a
+// warning.
+void TakeTheEvaluatedRunsSettings(const std::set<std::string>& typed) {
+  std::filesystem::path folder = std::filesystem::path(FLAGS_evaluate).parent_path();
+  if (folder.empty()) folder = ".";
+  if (!std::filesystem::exists(folder / kRunConfigFile)) return;
+  const absl::StatusOr<RunFolder> read = ReadRunFolder(folder.string());
+  if (!read.ok()) {
+    std::fprintf(stderr, "warning: --evaluate: %s; the weights are seen as the flags say\n",
+                 std::string(read.status().message()).c_str());
+    return;
   }
-  absl::StatusOr<RunFolder> read = ReadRunFolder(folder.empty() ? "." : folder);
-  if (!read.ok()) return Annotate(read.status(), "--evaluate");
   const RunFolder& run = *read;
-  std::string taken;
+  std::vector<std::string> taken;
   auto take = [&](const char* flag, auto& value, const auto& run_value) {
-    if (IsSet(flag)) return;
+    if (typed.count(flag) > 0) return;
     value = run_value;
-    taken += std::string(taken.empty() ? "" : ", ") + "--" + flag;
+    taken.push_back(flag);
   };
   take("model", FLAGS_model, run.model);
   take("width", FLAGS_width, run.model_config.width);
+  take("activation", FLAGS_activation, run.model_config.activation);
   take("image_size", FLAGS_image_size, run.data.image_size);
   take("normalization", FLAGS_normalization, run.data.normalization);
-  if (!taken.empty()) {
-    std::fprintf(stderr, "--evaluate: %s as the run in %s was trained (%s %g, %d px, %s)\n",
-                 taken.c_str(), folder.c_str(), FLAGS_model.c_str(), FLAGS_width,
-                 FLAGS_image_size, FLAGS_normalization.c_str());
+  bool other_data = false;
+  for (const char* flag : {"data", "data_root", "split", "synthetic_classes", "synthetic_count",
+                           "synthetic_difficulty", "noise_fraction", "noise_sigma"}) {
+    other_data = other_data || typed.count(flag) > 0;
   }
-  return absl::OkStatus();
+  if (!other_data) {  // data.data is the run's split.csv for data made of files.
+    FLAGS_data = run.data.data;
+    FLAGS_data_root = "";
+    FLAGS_split = run.data.split;
+    FLAGS_synthetic_classes = run.data.synthetic_classes;
+    FLAGS_synthetic_count = run.data.synthetic_count;
+    FLAGS_synthetic_difficulty = run.data.synthetic_difficulty;
+    FLAGS_noise_fraction = run.data.noise_fraction;
+    FLAGS_noise_sigma = run.data.noise_sigma;
+    taken.push_back("data");
+    take("seed", FLAGS_seed, run.seed);
+  }
+  if (!taken.empty()) {
+    std::fprintf(stderr, "--evaluate: %s of the run in %s (%s, width %g, %d px, %s, data %s)\n",
+                 absl::StrJoin(taken, ", ").c_str(), folder.c_str(), FLAGS_model.c_str(),
+                 FLAGS_width, FLAGS_image_size, FLAGS_normalization.c_str(), FLAGS_data.c_str());
+  }
 }
 
 // --evaluate: the loss, accuracy and confusion matrix of saved weights on the val and test parts,
@@ -175,12 +197,16 @@ absl::Status EvaluateWeights(Backbone model, const Dataset& data, const std::str
   return absl::OkStatus();
 }
 
-absl::Status Run(const std::string& command) {
+absl::Status Run(const std::string& command, const std::set<std::string>& typed) {
+  // Paths typed under `bazel run` are taken from the folder the command was typed in.
+  FLAGS_run_dir = UserPath(FLAGS_run_dir);
+  FLAGS_init_weights = UserPath(FLAGS_init_weights);
+  FLAGS_evaluate = UserPath(FLAGS_evaluate);
+  if (!FLAGS_evaluate.empty()) TakeTheEvaluatedRunsSettings(typed);  // Before --seed is used.
   ASSIGN_OR_RETURN(Runtime runtime, InitRuntime());
   // OpenCV only runs inside the loader's workers, which are the data side's parallelism; its own
   // thread pool (TBB) would only compete with LibTorch's threads for the cores.
   cv::setNumThreads(1);
-  if (!FLAGS_evaluate.empty()) RETURN_IF_ERROR(TakeTheEvaluatedRunsSettings());
   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
   scale = ScaleForData(scale, FLAGS_data);
   DatasetOptions data_options = DatasetOptionsFromFlags(scale, FLAGS_image_size);
@@ -389,7 +415,7 @@ absl::Status Run(const std::string& command) {
 int main(int argc, char** argv) {
   // For the results file, before gflags removes the flags.
   const std::string command = fauna::JoinArgv(argc, argv);
-  fauna::ParseFlags(
+  const std::set<std::string> typed = fauna::ParseFlags(
       &argc, &argv, "fauna's trainer; see train/train_main.cc and train/recipes/.",
       {{"What the run is", {"name", "run_dir", "scale", "resume", "strict", "progress"}},
        {"Data", {"data", "data_root", "split", "image_size", "synthetic_classes", "synthetic_count",
@@ -404,5 +430,5 @@ int main(int argc, char** argv) {
        {"Data parallelism", {"world_size", "rank", "master_addr", "master_port",
                              "dist_timeout_s"}},
        {"Runtime", {"device", "seed", "threads"}}});
-  return fauna::ExitCode(fauna::GuardTorch("train", [&] { return fauna::Run(command); }));
+  return fauna::ExitCode(fauna::GuardTorch("train", [&] { return fauna::Run(command, typed); }));
 }

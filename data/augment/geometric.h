@@ -1,5 +1,5 @@
-// Geometric augmentations of 8-bit RGB images: flips, rotation and torchvision's random resized
-// crop. Each works in place on a CV_8UC3 image and draws only from the generator it is given, so
+// Geometric augmentations of 8-bit RGB images: flips, rotation, whole-pixel translation and
+// torchvision's random resized crop. Each works in place on a CV_8UC3 image and draws only from the generator it is given, so
 // a generator made with MakeGenerator(seed, epoch, index) gives the same image on any thread.
 #ifndef FAUNA_DATA_AUGMENT_GEOMETRIC_H_
 #define FAUNA_DATA_AUGMENT_GEOMETRIC_H_
@@ -26,13 +26,13 @@ absl::Status RandomHorizontalFlip(cv::Mat& image, double p, std::mt19937_64& rng
 // Mirrors `image` top to bottom with probability `p` in [0, 1] (one draw from `rng` either way).
 absl::Status RandomVerticalFlip(cv::Mat& image, double p, std::mt19937_64& rng);
 
-// What a rotation puts where the rotated image does not reach.
+// What a rotation or translation puts where the moved image does not reach.
 enum class Border {
   kReflect,   // the image mirrored about its edge (cv::BORDER_REFLECT_101)
   kConstant,  // black (torchvision's fill=0)
 };
 
-// How a rotation samples the source image.
+// How a warp samples the source image.
 enum class Sampling {
   kBilinear,  // smooth (Keras's ImageDataGenerator, the studies' augmentation)
   kNearest,   // the nearest pixel: twice as fast, and torchvision RandomRotation's default
