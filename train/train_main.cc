@@ -398,7 +398,10 @@ absl::Status Run(const std::string& command, const std::set<std::string>& typed)
               static_cast<long long>(result.test.count), 1.0 / static_cast<double>(num_classes));
   std::printf("results: %s/results.json; plots: %s/curves.svg, %s/confusion.svg\n",
               run_dir.c_str(), run_dir.c_str(), run_dir.c_str());
-  if (scale.name != "paper") {
+  if (scale.name != "paper" && FLAGS_data == "fashion_mnist") {
+    std::printf("paper scale (a GPU): bazel run //train:%s -- --scale=paper --data=fashion_mnist "
+                "--device=cuda\n", FLAGS_name.c_str());
+  } else if (scale.name != "paper") {
     // The 11-class recipes are the endangered-animal study's; the others are AFHQ's.
     const bool endangered = FLAGS_synthetic_classes == 11;
     std::printf("paper scale on the real %s (a GPU): bazel run //train:%s -- --scale=paper "
