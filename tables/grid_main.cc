@@ -52,7 +52,7 @@ DEFINE_int32(run_threads, 0, "--threads of every run; 0: each binary's default (
 DEFINE_string(rows, "",
               "Comma-separated row names: run only these rows' cells now (the table shows every "
               "row, the others as not run until a later run without --rows). Every table named "
-              "must have them; its steps run all the same.");
+              "must have them; only the steps their cells name ({step:NAME}) run.");
 DEFINE_bool(merge_only, false, "Run nothing: write the tables from the runs there are.");
 DEFINE_string(trainer_path, "",
               "name=path[,name=path]: a trainer binary other than the one in the runfiles.");
@@ -175,13 +175,23 @@ absl::StatusOr<std::vector<std::string>> MakeTable(const std::string& grid_file,
   if (!FLAGS_merge_only) {
     ASSIGN_OR_RETURN(GridPlan plan, PlanGrid(runs, options));
     ASSIGN_OR_RETURN(const std::vector<std::string> rows, RowsOf(spec));
-    if (!rows.empty()) {
+    if (!rows.empty()) {  // Only these rows' cells, and only the steps they need.
       std::vector<PlannedRun> kept;
+      std::vector<size_t> kept_indices;
       for (PlannedRun& cell : plan.cells) {
         const std::string& row = runs.cells[cell.index].row;
-        if (std::find(rows.begin(), rows.end(), row) != rows.end()) kept.push_back(cell);
+        if (std::find(rows.begin(), rows.end(), row) != rows.end()) {
+          kept.push_back(cell);
+          kept_indices.push_back(cell.index);
+        }
       }
       plan.cells = std::move(kept);
+      const std::set<std::string> needed = StepsNeeded(runs, kept_indices);
+      std::vector<PlannedRun> steps;
+      for (PlannedRun& step : plan.steps) {
+        if (needed.count(runs.steps[step.index].label) > 0) steps.push_back(step);
+      }
+      plan.steps = std::move(steps);
     }
     std::fprintf(stderr, "%s: %zu steps and %zu cells to run (of %zu cells x %zu seeds), %s\n",
                  spec.name.c_str(), plan.steps.size(), plan.cells.size(), runs.cells.size(),

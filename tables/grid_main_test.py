@@ -195,6 +195,25 @@ class GridMainTest(unittest.TestCase):
         self.assertIn('--rows: demo has no row "goal"', both.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "both", "demo")))
 
+    def test_rows_run_only_the_steps_their_cells_name(self):
+        path = os.path.join(self.dir, "rows_steps.json")
+        write(path, json.dumps({
+            "name": "demo", "title": "Demo", "trainer": "train",
+            "steps": [{"name": "pretrain", "trainer": "train", "flags": ["--lr=0.01"]}],
+            "rows": [{"name": "scratch", "flags": ["--lr=0.01"]},
+                     {"name": "transfer",
+                      "flags": ["--needs={step:pretrain}/results.json"]}],
+            "columns": [{"key": "test_acc"}]}))
+        out = os.path.join(self.dir, "rows_steps")
+        scratch = self.run_grid(path, out, "--rows=scratch")
+        self.assertEqual(scratch.returncode, 0, scratch.stderr)
+        self.assertIn("demo: 0 steps and 1 cells to run", scratch.stderr)
+        self.assertEqual(self.starts(out, "pretrain", 0), [])
+        transfer = self.run_grid(path, out, "--rows=transfer")
+        self.assertEqual(transfer.returncode, 0, transfer.stderr)
+        self.assertIn("demo: 1 steps and 1 cells to run", transfer.stderr)
+        self.assertEqual(len(self.starts(out, "pretrain", 0)), 1)
+
     def test_merge_only_writes_a_table_of_what_there_is(self):
         grid = make_grid(self.dir, ["0.01"])
         out = os.path.join(self.dir, "nothing")

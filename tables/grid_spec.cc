@@ -3,6 +3,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "core/status.h"
@@ -364,6 +365,32 @@ absl::StatusOr<GridRuns> ExpandGrid(const GridSpec& spec, const std::string& sca
     }
   }
   return runs;
+}
+
+namespace {
+
+// The NAMEs of every {step:NAME} in `flags`.
+void AddStepsNamedIn(const std::vector<std::string>& flags, std::set<std::string>& names) {
+  static constexpr std::string_view kOpen = "{step:";
+  for (const std::string& flag : flags) {
+    for (size_t at = flag.find(kOpen); at != std::string::npos; at = flag.find(kOpen, at + 1)) {
+      const size_t close = flag.find('}', at);
+      if (close == std::string::npos) break;  // FillPlaceholders refuses it.
+      names.insert(flag.substr(at + kOpen.size(), close - at - kOpen.size()));
+    }
+  }
+}
+
+}  // namespace
+
+std::set<std::string> StepsNeeded(const GridRuns& runs, const std::vector<size_t>& cells) {
+  std::set<std::string> needed;
+  for (size_t cell : cells) AddStepsNamedIn(runs.cells.at(cell).flags, needed);
+  // A step sees only the steps before it: from the last, each needed step adds what it names.
+  for (size_t i = runs.steps.size(); i-- > 0;) {
+    if (needed.count(runs.steps[i].label) > 0) AddStepsNamedIn(runs.steps[i].flags, needed);
+  }
+  return needed;
 }
 
 absl::StatusOr<std::string> FillPlaceholders(const std::string& text, const Placeholders& values) {

@@ -32,6 +32,7 @@
 #define FAUNA_TABLES_GRID_SPEC_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -126,6 +127,11 @@ struct GridRuns {
   std::vector<GridRun> cells;
 };
 absl::StatusOr<GridRuns> ExpandGrid(const GridSpec& spec, const std::string& scale);
+
+// The names of the steps that the cells `cells` (indices into runs.cells) need: those their flags
+// name ({step:NAME}) and, in turn, the steps those steps' flags name. The others need not run
+// for these cells (grid --rows).
+std::set<std::string> StepsNeeded(const GridRuns& runs, const std::vector<size_t>& cells);
 
 // The values of the placeholders of one run.
 struct Placeholders {

@@ -1,6 +1,7 @@
 #include "tables/grid_spec.h"
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -194,6 +195,28 @@ TEST(FillPlaceholders, FillsEveryKindAndRefusesUnknownOnes) {
               HasSubstr("unknown placeholder {step:other}"));
   EXPECT_THAT(FillPlaceholders("--x={out", values).status().message(),
               HasSubstr("without its '}'"));
+}
+
+TEST(StepsNeeded, TheStepsACellNamesAndTheStepsTheyName) {
+  auto run = [](std::string label, std::vector<std::string> flags) {
+    GridRun r;
+    r.label = std::move(label);
+    r.flags = std::move(flags);
+    return r;
+  };
+  GridRuns runs;
+  runs.steps = {run("pretrain", {"--x=1"}),
+                run("features", {"--from={step:pretrain}/model.safetensors"}),
+                run("unused", {})};
+  runs.cells = {run("scratch", {"--lr=0.01"}),
+                run("svm", {"--train={step:features}/train.safetensors",
+                            "--val={step:features}/val.safetensors"}),
+                run("both", {"--a={step:unused}{step:pretrain}"})};
+  EXPECT_EQ(StepsNeeded(runs, {0}), std::set<std::string>());
+  EXPECT_EQ(StepsNeeded(runs, {1}), (std::set<std::string>{"features", "pretrain"}));
+  EXPECT_EQ(StepsNeeded(runs, {0, 2}), (std::set<std::string>{"pretrain", "unused"}));
+  EXPECT_EQ(StepsNeeded(runs, {0, 1, 2}),
+            (std::set<std::string>{"features", "pretrain", "unused"}));
 }
 
 // Every grid file of the project parses and expands at every scale.
