@@ -44,6 +44,12 @@ namespace fauna {
 //   options.seed = runtime.seed;
 DatasetOptions DatasetOptionsFromFlags(const Scale& scale, int image_size);
 
+// The shared flags that choose which images are read (all but --cache_dir): a binary reopening a
+// run's data takes the run's unless the user names one of these.
+inline constexpr const char* kDataChoosingFlags[] = {
+    "data",           "data_root",          "split",          "synthetic_classes",
+    "synthetic_count", "synthetic_difficulty", "noise_fraction", "noise_sigma"};
+
 // --data as the user meant it: "synthetic" and "fashion_mnist" as they are, a path through
 // UserPath (under `bazel run`, relative to the folder the command was typed in).
 std::string UserData(const std::string& data);

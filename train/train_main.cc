@@ -149,10 +149,7 @@ void TakeTheEvaluatedRunsSettings(const std::set<std::string>& typed) {
   take("image_size", FLAGS_image_size, run.data.image_size);
   take("normalization", FLAGS_normalization, run.data.normalization);
   bool other_data = false;
-  for (const char* flag : {"data", "data_root", "split", "synthetic_classes", "synthetic_count",
-                           "synthetic_difficulty", "noise_fraction", "noise_sigma"}) {
-    other_data = other_data || typed.count(flag) > 0;
-  }
+  for (const char* flag : kDataChoosingFlags) other_data = other_data || typed.count(flag) > 0;
   if (!other_data) {  // data.data is the run's split.csv for data made of files.
     FLAGS_data = run.data.data;
     FLAGS_data_root = "";
