@@ -33,8 +33,8 @@ namespace fauna {
 // the binary applies it): data, data_root, split, the synthetic set and the noise as given (the
 // paths through UserData and UserPath); synthetic_count from --synthetic_count, or the scale's
 // when that is 0 or less; image_size from `image_size` (the binary's own --image_size), or the
-// scale's when that is 0 or less; cache_dir DecodedCacheDir(--cache_dir). Everything else (augment, normalization, seed,
-// threads) keeps DatasetOptions' default, for the binary to set.
+// scale's when that is 0 or less; cache_dir DecodedCacheDir(--cache_dir). Everything else
+// (augment, normalization, seed, threads) keeps DatasetOptions' default, for the binary to set.
 //
 // Example:
 //   ASSIGN_OR_RETURN(Scale scale, ResolveScale(FLAGS_scale, runtime.device.is_cuda()));
