@@ -39,6 +39,46 @@ absl::Status ValidateSpec(const GridSpec& spec) {
 
 std::string FormatNumber(double value) { return absl::StrCat(value); }
 
+// The test fold of every row: options.test_fold checked (one per row, folds 0..F-1 each holding
+// a row, every class in every fold's training rows), or StratifiedFolds.
+absl::StatusOr<std::vector<int>> TestFolds(const std::vector<int64_t>& labels,
+                                          int64_t num_classes, const GridSearchOptions& options) {
+  if (options.test_fold.empty()) return StratifiedFolds(labels, options.folds);
+  const std::vector<int>& test_fold = options.test_fold;
+  if (test_fold.size() != labels.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("test_fold has ", test_fold.size(),
+                                                   " entries for ", labels.size(), " rows"));
+  }
+  const int folds = 1 + *std::max_element(test_fold.begin(), test_fold.end());
+  if (folds < 1 || *std::min_element(test_fold.begin(), test_fold.end()) < -1) {
+    return absl::InvalidArgumentError(
+        "test_fold's entries are -1 (always trained on) or folds 0, 1, ..., and some row must be "
+        "scored");
+  }
+  // Rows of each class in each fold.
+  std::vector<std::vector<int64_t>> counts(folds, std::vector<int64_t>(num_classes, 0));
+  std::vector<int64_t> class_rows(num_classes, 0);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    ++class_rows[labels[i]];
+    if (test_fold[i] >= 0) ++counts[test_fold[i]][labels[i]];
+  }
+  for (int fold = 0; fold < folds; ++fold) {
+    int64_t scored = 0;
+    for (int64_t c = 0; c < num_classes; ++c) {
+      scored += counts[fold][c];
+      if (counts[fold][c] == class_rows[c]) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "test_fold: fold ", fold, " scores every row of class ", c,
+            ", so its training rows have none (every pair of classes must be trained)"));
+      }
+    }
+    if (scored == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("test_fold: fold ", fold, " has no rows"));
+    }
+  }
+  return test_fold;
+}
+
 }  // namespace
 
 absl::StatusOr<GridSpec> ParseGrid(const std::string& text) {
@@ -173,14 +213,15 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
   const int64_t n = x.size(0);
   const at::Tensor label_cpu = labels.to(at::kCPU).contiguous();
   const std::vector<int64_t> y(label_cpu.data_ptr<int64_t>(), label_cpu.data_ptr<int64_t>() + n);
-  ASSIGN_OR_RETURN(const std::vector<int> test_fold, StratifiedFolds(y, options.folds));
+  ASSIGN_OR_RETURN(const std::vector<int> test_fold, TestFolds(y, num_classes, options));
+  const int folds = 1 + *std::max_element(test_fold.begin(), test_fold.end());
 
   GridSearchResult result;
   const std::vector<GridCell> cells = GridCells(spec);
   for (const GridCell& cell : cells) {
     CellResult row;
     row.cell = cell;
-    row.fold_accuracy.assign(options.folds, 0.0);
+    row.fold_accuracy.assign(folds, 0.0);
     result.cells.push_back(row);
   }
   // Cells that share a kernel matrix: (kernel, gamma), linear ignoring gamma. Each group maps its
@@ -213,9 +254,9 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
   SmoOptions smo;
   smo.eps = options.tol;
   smo.max_iter = options.max_iter;
-  const int64_t total_steps = options.folds * static_cast<int64_t>(groups.size());
+  const int64_t total_steps = folds * static_cast<int64_t>(groups.size());
   int64_t steps = 0;
-  for (int fold = 0; fold < options.folds; ++fold) {
+  for (int fold = 0; fold < folds; ++fold) {
     std::vector<int64_t> train_rows, val_rows, train_labels;
     for (int64_t i = 0; i < n; ++i) {
       if (test_fold[i] == fold) {
@@ -299,10 +340,10 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
   for (CellResult& row : result.cells) {
     double sum = 0;
     for (double a : row.fold_accuracy) sum += a;
-    row.mean = sum / options.folds;
+    row.mean = sum / folds;
     double squares = 0;
     for (double a : row.fold_accuracy) squares += (a - row.mean) * (a - row.mean);
-    row.std = std::sqrt(squares / options.folds);
+    row.std = std::sqrt(squares / folds);
   }
   for (CellResult& row : result.cells) {
     row.rank = 1 + static_cast<int>(std::count_if(

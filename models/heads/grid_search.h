@@ -67,6 +67,12 @@ absl::StatusOr<std::vector<int>> StratifiedFolds(const std::vector<int64_t>& lab
 
 struct GridSearchOptions {
   int folds = 5;
+  // scikit-learn's PredefinedSplit(test_fold): row i is scored in fold test_fold[i] and trained on
+  // in every other fold; rows marked -1 are trained on in every fold and never scored. Folds are
+  // 0..F-1, each holding some row, and F replaces `folds`. E.g. -1 for training rows and 0 for
+  // validation rows chooses the cell by its accuracy on the validation rows. Empty:
+  // StratifiedFolds(labels, folds).
+  std::vector<int> test_fold;
   double tol = 1e-3;
   int64_t max_iter = 0;
   int threads = 0;          // pairs at once; <= 0: LibTorch's thread count
@@ -95,7 +101,7 @@ struct GridSearchResult {
 };
 
 // Runs the search on `x` float32 [N, D] and `labels` int64 [N] (every class of [0, num_classes)
-// present, at least `folds` rows each).
+// present, at least `folds` rows each; with options.test_fold, in every fold's training rows).
 absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tensor& labels,
                                             int64_t num_classes, const GridSpec& spec,
                                             const GridSearchOptions& options);

@@ -128,6 +128,56 @@ TEST(GridSearch, WarmAndColdStartsAgree) {
   }
 }
 
+TEST(GridSearch, APredefinedSplitScoresTheHeldOutRowsOfAFitOnTheOthers) {
+  const Blobs data = MakeBlobs(3, 40, 5, 4);
+  const GridSpec spec = *ParseGrid("kernel=rbf,linear;C=0.1,1,10;gamma=scale,0.05");
+  // Rows 0-59 always trained on, 60-89 scored in fold 0, 90-119 in fold 1.
+  GridSearchOptions options;
+  options.folds = 7;  // ignored: the split has two folds
+  options.test_fold.assign(60, -1);
+  options.test_fold.insert(options.test_fold.end(), 30, 0);
+  options.test_fold.insert(options.test_fold.end(), 30, 1);
+  const GridSearchResult result = *GridSearch(data.x, data.y, 3, spec, options);
+  const at::Tensor fold = at::tensor(
+      std::vector<int64_t>(options.test_fold.begin(), options.test_fold.end()), at::kLong);
+  for (const CellResult& row : result.cells) {
+    ASSERT_EQ(row.fold_accuracy.size(), 2u);
+    for (int f = 0; f < 2; ++f) {
+      const at::Tensor train = fold.ne(f).nonzero().squeeze(1), val = fold.eq(f).nonzero().squeeze(1);
+      SvmParams params;
+      params.kernel = row.cell.kernel;
+      params.C = row.cell.C;
+      params.gamma = row.cell.gamma;
+      const SvmModel alone = *SvmModel::Fit(data.x.index_select(0, train),
+                                            data.y.index_select(0, train), 3, params);
+      EXPECT_NEAR(row.fold_accuracy[f],
+                  alone.Accuracy(data.x.index_select(0, val), data.y.index_select(0, val)),
+                  1.0 / 30 + 1e-9)
+          << row.cell.kernel << " C=" << row.cell.C << " gamma=" << row.cell.gamma;
+    }
+    EXPECT_DOUBLE_EQ(row.mean, (row.fold_accuracy[0] + row.fold_accuracy[1]) / 2);
+  }
+}
+
+TEST(GridSearch, RefusesABadPredefinedSplit) {
+  const Blobs data = MakeBlobs(3, 4, 2, 5);  // labels 0, 1, 2, 0, 1, 2, ...
+  const GridSpec spec = *ParseGrid("small");
+  const auto message = [&](std::vector<int> test_fold) {
+    GridSearchOptions options;
+    options.test_fold = std::move(test_fold);
+    return std::string(GridSearch(data.x, data.y, 3, spec, options).status().message());
+  };
+  EXPECT_NE(message({0, 0}).find("test_fold has 2 entries for 12 rows"), std::string::npos);
+  EXPECT_NE(message(std::vector<int>(12, -1)).find("some row must be scored"), std::string::npos);
+  EXPECT_NE(message({-2, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}).find("some row must be"),
+            std::string::npos);
+  EXPECT_NE(message({2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0}).find("fold 1 has no rows"),
+            std::string::npos);
+  // Every row of class 0 (rows 0, 3, 6, 9) in fold 0: its training rows lack the class.
+  EXPECT_NE(message({0, -1, -1, 0, -1, -1, 0, -1, -1, 0, -1, -1}).find("of class 0"),
+            std::string::npos);
+}
+
 TEST(GridSearch, RefusesBadInput) {
   const Blobs data = MakeBlobs(3, 3, 2, 3);
   GridSearchOptions options;

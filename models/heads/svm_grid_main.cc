@@ -45,6 +45,13 @@ DEFINE_int64(refit_rows, 0,
              "search on 3000 rows and the final model on 20000; the train accuracy is then of "
              "these rows.");
 DEFINE_int32(cv, 5, "Stratified folds; 0 fits the grid's only cell without cross-validation.");
+DEFINE_string(select, "cv",
+              "How the best cell is chosen: cv (mean accuracy over --cv folds of --train, as "
+              "GridSearchCV) or val (accuracy on --val of each cell fitted on --train, as "
+              "GridSearchCV with a PredefinedSplit but without the refit on train + val: the "
+              "final model is fitted on --train's rows alone). Features of images a network was "
+              "trained on are easier than new ones, so cv can prefer cells that fit them too "
+              "closely; val scores unseen images.");
 DEFINE_double(tol, 1e-3, "SMO stopping tolerance (sklearn's tol).");
 DEFINE_int64(max_iter, 0, "Most SMO iterations per pair; 0 for libsvm's default.");
 DEFINE_bool(warm_start, true, "Start each C from the previous C's solution.");
@@ -115,6 +122,17 @@ absl::Status Run() {
   if (FLAGS_cv < 0 || FLAGS_cv == 1) {
     return absl::InvalidArgumentError(absl::StrCat("--cv must be 0 or >= 2, not ", FLAGS_cv));
   }
+  const bool select_on_val = FLAGS_select == "val";
+  if (!select_on_val && FLAGS_select != "cv") {
+    return absl::InvalidArgumentError("--select must be cv or val, not \"" + FLAGS_select + "\"");
+  }
+  if (select_on_val && FLAGS_val.empty()) {
+    return absl::InvalidArgumentError("--select=val scores the cells on --val: give --val");
+  }
+  if (select_on_val && FLAGS_cv == 0) {
+    return absl::InvalidArgumentError("--cv=0 fits one cell without a search; --select=val "
+                                      "searches: leave --cv out");
+  }
   ASSIGN_OR_RETURN(const GridSpec grid, ParseGrid(FLAGS_grid));
   const std::vector<GridCell> cells = GridCells(grid);
   if (FLAGS_cv == 0 && cells.size() != 1) {
@@ -149,13 +167,16 @@ absl::Status Run() {
   }
   const int64_t num_classes = static_cast<int64_t>(train.classes.size());
   const at::Tensor x = train.features.to(runtime.device);
+  // --select=val's rows (--val, given as checked above, is scored[1]).
+  const FeatureSet* select_rows = select_on_val ? &scored[1].second : nullptr;
+  std::string selection = FLAGS_cv > 0 ? absl::StrCat(FLAGS_cv, "-fold CV") : "no CV";
+  if (select_on_val) selection = absl::StrCat("scored on --val's ", select_rows->size(), " rows");
   std::fprintf(stderr, "svm_grid: %lld rows x %lld features, %lld classes, %zu cells, %s\n",
                static_cast<long long>(train.size()), static_cast<long long>(train.dim()),
-               static_cast<long long>(num_classes), cells.size(),
-               FLAGS_cv > 0 ? absl::StrCat(FLAGS_cv, "-fold CV").c_str() : "no CV");
+               static_cast<long long>(num_classes), cells.size(), selection.c_str());
 
   nlohmann::json results = {{"train", FLAGS_train}, {"grid", FLAGS_grid}, {"cv", FLAGS_cv},
-                            {"train_rows", train.size()},
+                            {"select", FLAGS_select}, {"train_rows", train.size()},
                             {"classes", train.classes}, {"threads", runtime.threads},
                             {"device", runtime.device.str()}};
   const auto params_of = [&grid](const GridCell& cell) {
@@ -184,6 +205,15 @@ absl::Status Run() {
     options.warm_start = FLAGS_warm_start;
     // With --refit_rows the best cell is fitted below, on its rows, and only there.
     options.refit = refit_train.size() == train.size();
+    at::Tensor search_x = x, search_labels = train.labels;
+    if (select_on_val) {
+      // The training rows (-1: trained on, never scored), then --val's rows as the one fold.
+      search_x = at::cat({x, select_rows->features.to(runtime.device)});
+      search_labels = at::cat({train.labels, select_rows->labels});
+      options.test_fold.assign(train.size(), -1);
+      options.test_fold.insert(options.test_fold.end(), select_rows->size(), 0);
+      options.refit = false;  // a refit would also train on --val: the best cell is fitted below
+    }
     std::optional<ProgressBar> bar;
     if (FLAGS_progress) {
       // One step per fold and kernel matrix (each covering every C).
@@ -199,7 +229,7 @@ absl::Status Run() {
       };
     }
     ASSIGN_OR_RETURN(GridSearchResult search,
-                     GridSearch(x, train.labels, num_classes, grid, options));
+                     GridSearch(search_x, search_labels, num_classes, grid, options));
     if (bar) bar->Finish();
     std::printf("%-7s %9s %9s %8s %8s %5s %9s\n", "kernel", "C", "gamma", "mean", "std", "rank",
                 "seconds");
@@ -216,14 +246,21 @@ absl::Status Run() {
     }
     const CellResult& best = search.cells[search.best];
     // A linear kernel has no gamma (the cell's is the first of the grid's, as in sklearn).
-    std::printf("best: kernel=%s C=%g%s: CV accuracy %.4f +- %.4f\n", best.cell.kernel.c_str(),
-                best.cell.C,
+    const std::string score =
+        select_on_val ? absl::StrFormat("val accuracy %.4f", best.mean)
+                      : absl::StrFormat("CV accuracy %.4f +- %.4f", best.mean, best.std);
+    std::printf("best: kernel=%s C=%g%s: %s\n", best.cell.kernel.c_str(), best.cell.C,
                 best.cell.kernel == "linear" ? "" : (" gamma=" + best.cell.gamma).c_str(),
-                best.mean, best.std);
+                score.c_str());
     results["cv_results"] = table;
     results["best"] = {{"kernel", best.cell.kernel}, {"C", best.cell.C},
-                       {"gamma", best.cell.gamma}, {"cv_accuracy", best.mean},
-                       {"cv_std", best.std}, {"index", search.best}};
+                       {"gamma", best.cell.gamma}, {"index", search.best}};
+    if (select_on_val) {
+      results["best"]["val_accuracy"] = best.mean;
+    } else {
+      results["best"]["cv_accuracy"] = best.mean;
+      results["best"]["cv_std"] = best.std;
+    }
     results["cv_seconds"] = search.cv_seconds;
     if (search.refit) {
       results["fit_seconds"] = search.refit_seconds;
@@ -281,7 +318,7 @@ int main(int argc, char** argv) {
                     "svm_grid --train=train.safetensors [--val=...] [--test=...] "
                     "[--grid=afhq_study] [--cv=5]: an SVM on features files, tuned by grid search",
                     {{"Data", {"train", "val", "test", "max_train_rows", "refit_rows"}},
-                     {"Search", {"grid", "cv", "tol", "max_iter", "warm_start"}},
+                     {"Search", {"grid", "cv", "select", "tol", "max_iter", "warm_start"}},
                      {"Output", {"out", "save_model", "progress"}},
                      {"Saved model", {"model"}}});
   // LibTorch's own errors (out of memory for a kernel matrix, ...) become one line too.

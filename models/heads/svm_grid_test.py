@@ -1,7 +1,8 @@
 """svm_grid against scikit-learn's GridSearchCV(SVC()) on the same features: the same folds and
 cells, so every cell's mean CV accuracy agrees (within a borderline row per fold, since both stop
 at the same tolerance on different paths), the best cell is the same, and the refitted model's
-test accuracy agrees. Also: bad input gives one line and exit status 1.
+test accuracy agrees; --select=val scores each cell as SVC fitted on train and scored on val.
+Also: bad input gives one line and exit status 1.
 
 Usage (Bazel passes it): svm_grid_test.py <svm_grid binary>
 """
@@ -125,6 +126,42 @@ class SvmGridTest(unittest.TestCase):
                             "--refit_rows=600")
         self.assertEqual(run.returncode, 1)
         self.assertIn("--refit_rows refits a grid search's best cell", run.stderr)
+
+    def test_select_on_val_matches_svc_fitted_on_train_and_scored_on_val(self):
+        from sklearn.svm import SVC
+        val = self.write("val", self.x_test[:400], self.y_test[:400])
+        out = os.path.join(self.tmp, "select_val.json")
+        run = self.run_grid(f"--train={self.train}", f"--val={val}", f"--test={self.test}",
+                            f"--grid={GRID}", "--select=val", f"--out={out}")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        with open(out) as f:
+            ours = json.load(f)
+        self.assertEqual(ours["select"], "val")
+        val_scores = []
+        for cell in ours["cv_results"]:
+            gamma = cell["gamma"] if cell["gamma"] == "scale" else float(cell["gamma"])
+            svc = SVC(kernel=cell["kernel"], C=cell["C"], gamma=gamma)
+            theirs = svc.fit(self.x_train, self.y_train).score(self.x_test[:400],
+                                                                self.y_test[:400])
+            val_scores.append(theirs)
+            # Both stop within tol of the optimum on different paths: a borderline row or two.
+            self.assertAlmostEqual(cell["mean_test_score"], theirs, delta=2 / 400 + 1e-9,
+                                   msg=str(cell))
+        best = ours["best"]
+        self.assertEqual(best["val_accuracy"], ours["cv_results"][best["index"]]["mean_test_score"])
+        self.assertEqual(best["val_accuracy"], max(c["mean_test_score"] for c in ours["cv_results"]))
+        # The final model is the best cell fitted on --train alone (from a cold start, the search
+        # warm-started): the val accuracy it was chosen by, within a borderline row or two.
+        self.assertAlmostEqual(ours["accuracy"]["val"], best["val_accuracy"],
+                               delta=2 / 400 + 1e-9)
+        self.assertGreaterEqual(best["val_accuracy"], max(val_scores) - 2 / 400 - 1e-9)
+        for args, message in [([], "--select=val scores the cells on --val: give --val"),
+                              ([f"--val={val}", "--select=best"], "--select must be cv or val"),
+                              ([f"--val={val}", "--select=val", "--cv=0"], "leave --cv out")]:
+            run = self.run_grid(f"--train={self.train}", "--grid=kernel=linear;C=1",
+                                *(args or ["--select=val"]))
+            self.assertEqual(run.returncode, 1, args)
+            self.assertIn(message, run.stderr)
 
     def test_max_train_rows_draws_every_class_from_rows_sorted_by_class(self):
         # Features files of class folders hold their rows class by class: the first 200 rows
