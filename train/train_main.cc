@@ -22,6 +22,7 @@
 #include <system_error>
 
 #include <absl/status/statusor.h>
+#include <absl/strings/str_cat.h>
 #include <absl/strings/str_join.h>
 #include <gflags/gflags.h>
 #include <nlohmann/json.hpp>
@@ -238,9 +239,15 @@ absl::Status Run(const std::string& command, const std::set<std::string>& typed)
     return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
   }
   if (primary) {
-    std::fprintf(stderr, "%s: scale %s (%s): %d px, width %g, at most %lld epochs; run folder %s\n",
+    const std::string cap_note =
+        FLAGS_max_epochs > 0 && scale.max_epochs > 0 && FLAGS_max_epochs != scale.max_epochs
+            ? absl::StrCat(" (--max_epochs=", FLAGS_max_epochs, ", not the scale's ",
+                           scale.max_epochs, ")")
+            : "";
+    std::fprintf(stderr,
+                 "%s: scale %s (%s): %d px, width %g, at most %lld epochs%s; run folder %s\n",
                  FLAGS_name.c_str(), scale.name.c_str(), scale.reason.c_str(), image_size, width,
-                 static_cast<long long>(epochs), run_dir.c_str());
+                 static_cast<long long>(epochs), cap_note.c_str(), run_dir.c_str());
   }
 
   data_options.seed = runtime.seed;
