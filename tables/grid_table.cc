@@ -100,6 +100,16 @@ std::string Unfinished(const std::string& dir, const TrainerKind& kind) {
   return resumable ? "checkpoint (killed; a rerun resumes)" : "not started";
 }
 
+// Whether the study gives a number for column `key` in some row: a column it never reports gets
+// no "study" column beside it (a table on Fashion-MNIST, say, with no published figure).
+bool StudyHasColumn(const GridReport& report, const std::string& key) {
+  if (!report.study.has_value()) return false;
+  for (const auto& [row, values] : report.study->rows) {
+    if (values.count(key) > 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<StudyTable> ReadStudyTable(const std::string& path, const std::string& key) {
@@ -296,8 +306,7 @@ std::string GridMarkdown(const GridReport& report) {
         (report.step_seconds > 0 ? ", " + Duration(report.step_seconds) + " of it shared steps"
                                  : std::string()) +
         ").\n\n";
-  const bool with_study = report.study.has_value();
-  if (with_study) {
+  if (report.study.has_value()) {
     md += "Study: " + report.study->source + "." +
           (report.study->note.empty() ? "" : " " + report.study->note) + "\n\n";
   }
@@ -306,7 +315,7 @@ std::string GridMarkdown(const GridReport& report) {
   for (const GridColumn& column : report.columns) {
     md += " " + column.label + " |";
     rule += "---:|";
-    if (with_study) {
+    if (StudyHasColumn(report, column.key)) {
       md += " study |";
       rule += "---:|";
     }
@@ -318,7 +327,7 @@ std::string GridMarkdown(const GridReport& report) {
       md += " " + (cell.finished_seeds.empty() ? std::string("\xE2\x80\x94")
                                                : SummaryText(cell.values[c])) +
             " |";
-      if (with_study) {
+      if (StudyHasColumn(report, report.columns[c].key)) {
         const bool reported =
             cell.has_study && report.study->rows.at(cell.label).count(report.columns[c].key) > 0;
         md += " " + (reported ? Decimal(cell.study[c]) : std::string("\xE2\x80\x94")) + " |";
@@ -369,7 +378,7 @@ std::string GridSvg(const GridReport& report) {
                   ")"};
   chart.values.resize(1);
   chart.errors.resize(1);
-  const bool with_study = report.study.has_value();
+  const bool with_study = StudyHasColumn(report, report.columns[column].key);
   if (with_study) {
     chart.groups.push_back("study");
     chart.values.resize(2);

@@ -97,6 +97,8 @@ TEST(GatherGrid, SummarisesSeedsMarksTheBestAndPutsTheStudyBeside) {
   EXPECT_THAT(md, HasSubstr("# Demo table"));
   EXPECT_THAT(md, HasSubstr("Scale `ci`, data `synthetic`, seeds 0, 1; 3 of 4 runs finished"));
   EXPECT_THAT(md, HasSubstr("Study: The demo study, Table 9. A note."));
+  // A study column only beside the columns the study reports (not val accuracy).
+  EXPECT_THAT(md, HasSubstr("| run | test accuracy | study | val accuracy | test loss | study |"));
   EXPECT_THAT(md, HasSubstr("| \xE2\x98\x85 lr=0.1 | 0.6000 \xC2\xB1 0.1414 | 0.9500 |"));
   EXPECT_THAT(md, HasSubstr("| 0.7500 \xC2\xB1 0.3536 | NaN |"));  // Loss; the study's NaN.
   EXPECT_THAT(md, HasSubstr("| lr=0.01 | 0.9000 | \xE2\x80\x94 | NaN |"));
@@ -122,6 +124,13 @@ TEST(GatherGrid, SummarisesSeedsMarksTheBestAndPutsTheStudyBeside) {
   GridReport fashion = *report;
   fashion.data = "fashion_mnist";
   EXPECT_THAT(GridSvg(fashion), HasSubstr("fauna (ci, fashion_mnist)"));
+  // A study entry with no numbers (Fashion-MNIST's published figures in its note): its source
+  // and note, no empty study columns or bars.
+  fashion.study->rows.clear();
+  for (GridCellReport& cell : fashion.cells) cell.has_study = false;
+  EXPECT_THAT(GridMarkdown(fashion), HasSubstr("Study: The demo study, Table 9. A note."));
+  EXPECT_THAT(GridMarkdown(fashion), Not(HasSubstr("| study |")));
+  EXPECT_THAT(GridSvg(fashion), Not(HasSubstr(">study<")));
   ASSERT_TRUE(WriteGridOutputs(out, *report).ok());
   for (const char* ext : {".md", ".json", ".svg"}) {
     EXPECT_TRUE(std::filesystem::exists(out + "/demo" + ext)) << ext;
