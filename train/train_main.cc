@@ -239,10 +239,11 @@ absl::Status Run(const std::string& command, const std::set<std::string>& typed)
     return absl::PermissionDeniedError("cannot create " + run_dir + ": " + error.message());
   }
   if (primary) {
+    // A --max_epochs (typed, or a recipe's) that replaces the scale's cap is named.
     const std::string cap_note =
-        FLAGS_max_epochs > 0 && scale.max_epochs > 0 && FLAGS_max_epochs != scale.max_epochs
+        FLAGS_max_epochs > 0 && FLAGS_max_epochs != scale.max_epochs
             ? absl::StrCat(" (--max_epochs=", FLAGS_max_epochs, ", not the scale's ",
-                           scale.max_epochs, ")")
+                           scale.max_epochs > 0 ? absl::StrCat(scale.max_epochs) : "none", ")")
             : "";
     std::fprintf(stderr,
                  "%s: scale %s (%s): %d px, width %g, at most %lld epochs%s; run folder %s\n",
@@ -389,7 +390,9 @@ absl::Status Run(const std::string& command, const std::set<std::string>& typed)
   results["files"]["confusion"] = run_dir + "/confusion.svg";
   RETURN_IF_ERROR(
       WriteFileAtomically(run_dir + "/results.json", ReplaceNonFinite(results).dump(2) + "\n"));
-  if (result.best_epoch > 0 && FLAGS_progress) std::fprintf(stderr, "%s", confusion.ToText().c_str());
+  if (result.best_epoch > 0 && FLAGS_progress) {
+    std::fprintf(stderr, "%s", confusion.ToText().c_str());
+  }
 
   if (result.skipped.count > 0) {
     std::fprintf(stderr, "skipped %lld unreadable training items (first: %s)\n",

@@ -49,7 +49,12 @@ absl::StatusOr<std::vector<int>> TestFolds(const std::vector<int64_t>& labels,
     return absl::InvalidArgumentError(absl::StrCat("test_fold has ", test_fold.size(),
                                                    " entries for ", labels.size(), " rows"));
   }
-  const int folds = 1 + *std::max_element(test_fold.begin(), test_fold.end());
+  const int largest = *std::max_element(test_fold.begin(), test_fold.end());
+  if (largest >= static_cast<int64_t>(labels.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("test_fold names fold ", largest, " of ",
+                                                   labels.size(), " rows: some fold has none"));
+  }
+  const int folds = 1 + largest;
   if (folds < 1 || *std::min_element(test_fold.begin(), test_fold.end()) < -1) {
     return absl::InvalidArgumentError(
         "test_fold's entries are -1 (always trained on) or folds 0, 1, ..., and some row must be "
@@ -166,7 +171,9 @@ std::vector<GridCell> GridCells(const GridSpec& spec) {
 }
 
 absl::StatusOr<std::vector<int>> StratifiedFolds(const std::vector<int64_t>& labels, int folds) {
-  if (folds < 2) return absl::InvalidArgumentError(absl::StrCat("cv folds must be >= 2, not ", folds));
+  if (folds < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("cv folds must be >= 2, not ", folds));
+  }
   // Classes encoded by first appearance, as StratifiedKFold does.
   std::map<int64_t, int> code;
   std::vector<int> encoded(labels.size());

@@ -87,7 +87,8 @@ TEST(GridSearch, EachCellScoresWhatFittingItsFoldsAloneScores) {
   const at::Tensor fold = at::tensor(std::vector<int64_t>(folds.begin(), folds.end()), at::kLong);
   for (const CellResult& row : result.cells) {
     for (int f = 0; f < 3; ++f) {
-      const at::Tensor train = fold.ne(f).nonzero().squeeze(1), val = fold.eq(f).nonzero().squeeze(1);
+      const at::Tensor train = fold.ne(f).nonzero().squeeze(1);
+      const at::Tensor val = fold.eq(f).nonzero().squeeze(1);
       SvmParams params;
       params.kernel = row.cell.kernel;
       params.C = row.cell.C;
@@ -143,7 +144,8 @@ TEST(GridSearch, APredefinedSplitScoresTheHeldOutRowsOfAFitOnTheOthers) {
   for (const CellResult& row : result.cells) {
     ASSERT_EQ(row.fold_accuracy.size(), 2u);
     for (int f = 0; f < 2; ++f) {
-      const at::Tensor train = fold.ne(f).nonzero().squeeze(1), val = fold.eq(f).nonzero().squeeze(1);
+      const at::Tensor train = fold.ne(f).nonzero().squeeze(1);
+      const at::Tensor val = fold.eq(f).nonzero().squeeze(1);
       SvmParams params;
       params.kernel = row.cell.kernel;
       params.C = row.cell.C;
@@ -169,6 +171,9 @@ TEST(GridSearch, RefusesABadPredefinedSplit) {
   };
   EXPECT_NE(message({0, 0}).find("test_fold has 2 entries for 12 rows"), std::string::npos);
   EXPECT_NE(message(std::vector<int>(12, -1)).find("some row must be scored"), std::string::npos);
+  EXPECT_NE(message({100000000, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1})
+                .find("names fold 100000000 of 12 rows"),
+            std::string::npos);
   EXPECT_NE(message({-2, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}).find("some row must be"),
             std::string::npos);
   EXPECT_NE(message({2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0}).find("fold 1 has no rows"),

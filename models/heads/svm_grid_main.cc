@@ -44,14 +44,16 @@ DEFINE_int64(refit_rows, 0,
              "as --max_train_rows's (0: the rows searched; fewer than those is an error), e.g. a "
              "search on 3000 rows and the final model on 20000; the train accuracy is then of "
              "these rows.");
-DEFINE_int32(cv, 5, "Stratified folds; 0 fits the grid's only cell without cross-validation.");
+DEFINE_int32(cv, 5, "Stratified folds; 0 fits the grid's only cell without cross-validation. "
+             "Not used with --select=val.");
 DEFINE_string(select, "cv",
               "How the best cell is chosen: cv (mean accuracy over --cv folds of --train, as "
               "GridSearchCV) or val (accuracy on --val of each cell fitted on --train, as "
               "GridSearchCV with a PredefinedSplit but without the refit on train + val: the "
               "final model is fitted on --train's rows alone). Features of images a network was "
               "trained on are easier than new ones, so cv can prefer cells that fit them too "
-              "closely; val scores unseen images.");
+              "closely; val scores unseen images. The kernel matrices then span the training "
+              "and the --val rows: keep --max_train_rows + --val's rows to some thousands.");
 DEFINE_double(tol, 1e-3, "SMO stopping tolerance (sklearn's tol).");
 DEFINE_int64(max_iter, 0, "Most SMO iterations per pair; 0 for libsvm's default.");
 DEFINE_bool(warm_start, true, "Start each C from the previous C's solution.");
@@ -175,7 +177,8 @@ absl::Status Run() {
                static_cast<long long>(train.size()), static_cast<long long>(train.dim()),
                static_cast<long long>(num_classes), cells.size(), selection.c_str());
 
-  nlohmann::json results = {{"train", FLAGS_train}, {"grid", FLAGS_grid}, {"cv", FLAGS_cv},
+  nlohmann::json results = {{"train", FLAGS_train}, {"grid", FLAGS_grid},
+                            {"cv", select_on_val ? 0 : FLAGS_cv},
                             {"select", FLAGS_select}, {"train_rows", train.size()},
                             {"classes", train.classes}, {"threads", runtime.threads},
                             {"device", runtime.device.str()}};
@@ -207,7 +210,9 @@ absl::Status Run() {
     options.refit = refit_train.size() == train.size();
     at::Tensor search_x = x, search_labels = train.labels;
     if (select_on_val) {
-      // The training rows (-1: trained on, never scored), then --val's rows as the one fold.
+      // Every class among the training rows (checked here: the split's own error would name
+      // the concatenated rows), then --val's rows as the one fold (-1: trained on, never scored).
+      RETURN_IF_ERROR(CheckTrainingSet(x, train.labels, num_classes));
       search_x = at::cat({x, select_rows->features.to(runtime.device)});
       search_labels = at::cat({train.labels, select_rows->labels});
       options.test_fold.assign(train.size(), -1);
