@@ -310,12 +310,16 @@ std::string GridMarkdown(const GridReport& report) {
     md += "Study: " + report.study->source + "." +
           (report.study->note.empty() ? "" : " " + report.study->note) + "\n\n";
   }
+  std::vector<bool> study_column;  // Whether a "study" column stands beside each column.
+  for (const GridColumn& column : report.columns) {
+    study_column.push_back(StudyHasColumn(report, column.key));
+  }
   md += "| run |";
   std::string rule = "|---|";
-  for (const GridColumn& column : report.columns) {
-    md += " " + column.label + " |";
+  for (size_t c = 0; c < report.columns.size(); ++c) {
+    md += " " + report.columns[c].label + " |";
     rule += "---:|";
-    if (StudyHasColumn(report, column.key)) {
+    if (study_column[c]) {
       md += " study |";
       rule += "---:|";
     }
@@ -327,7 +331,7 @@ std::string GridMarkdown(const GridReport& report) {
       md += " " + (cell.finished_seeds.empty() ? std::string("\xE2\x80\x94")
                                                : SummaryText(cell.values[c])) +
             " |";
-      if (StudyHasColumn(report, report.columns[c].key)) {
+      if (study_column[c]) {
         const bool reported =
             cell.has_study && report.study->rows.at(cell.label).count(report.columns[c].key) > 0;
         md += " " + (reported ? Decimal(cell.study[c]) : std::string("\xE2\x80\x94")) + " |";

@@ -1,5 +1,7 @@
 #include "models/heads/grid_search.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -74,6 +76,35 @@ Blobs MakeBlobs(int64_t classes, int64_t per_class, int64_t dims, uint64_t seed)
   return {centres.index_select(0, y) + at::randn({y.size(0), dims}, gen) * 1.5, y};
 }
 
+// Every cell's accuracy in each fold of `test_fold` is what its cell fitted alone on the fold's
+// training rows (those not in the fold, -1 rows included) scores on the fold's rows. Warm starts
+// reach the same optimum within tol: at most one borderline row of the `fold_rows` may differ.
+void ExpectEachFoldScoresAFitOnTheOthers(const GridSearchResult& result, const Blobs& data,
+                                         const std::vector<int>& test_fold, int64_t num_classes,
+                                         int64_t fold_rows) {
+  const at::Tensor fold =
+      at::tensor(std::vector<int64_t>(test_fold.begin(), test_fold.end()), at::kLong);
+  const int folds = 1 + *std::max_element(test_fold.begin(), test_fold.end());
+  for (const CellResult& row : result.cells) {
+    ASSERT_EQ(row.fold_accuracy.size(), static_cast<size_t>(folds));
+    for (int f = 0; f < folds; ++f) {
+      const at::Tensor train = fold.ne(f).nonzero().squeeze(1);
+      const at::Tensor val = fold.eq(f).nonzero().squeeze(1);
+      SvmParams params;
+      params.kernel = row.cell.kernel;
+      params.C = row.cell.C;
+      params.gamma = row.cell.gamma;
+      const SvmModel alone = *SvmModel::Fit(data.x.index_select(0, train),
+                                            data.y.index_select(0, train), num_classes, params);
+      EXPECT_NEAR(row.fold_accuracy[f],
+                  alone.Accuracy(data.x.index_select(0, val), data.y.index_select(0, val)),
+                  1.0 / fold_rows + 1e-9)
+          << row.cell.kernel << " C=" << row.cell.C << " gamma=" << row.cell.gamma << " fold "
+          << f;
+    }
+  }
+}
+
 TEST(GridSearch, EachCellScoresWhatFittingItsFoldsAloneScores) {
   const Blobs data = MakeBlobs(3, 30, 5, 1);
   const GridSpec spec = *ParseGrid("kernel=rbf,linear,poly;C=0.1,1,10;gamma=scale,0.05");
@@ -84,24 +115,7 @@ TEST(GridSearch, EachCellScoresWhatFittingItsFoldsAloneScores) {
   const at::Tensor y = data.y;
   const std::vector<int> folds =
       *StratifiedFolds(std::vector<int64_t>(y.data_ptr<int64_t>(), y.data_ptr<int64_t>() + 90), 3);
-  const at::Tensor fold = at::tensor(std::vector<int64_t>(folds.begin(), folds.end()), at::kLong);
-  for (const CellResult& row : result.cells) {
-    for (int f = 0; f < 3; ++f) {
-      const at::Tensor train = fold.ne(f).nonzero().squeeze(1);
-      const at::Tensor val = fold.eq(f).nonzero().squeeze(1);
-      SvmParams params;
-      params.kernel = row.cell.kernel;
-      params.C = row.cell.C;
-      params.gamma = row.cell.gamma;
-      const SvmModel alone = *SvmModel::Fit(data.x.index_select(0, train),
-                                            y.index_select(0, train), 3, params);
-      // Warm starts reach the same optimum within tol; at most one borderline row may differ.
-      EXPECT_NEAR(row.fold_accuracy[f],
-                  alone.Accuracy(data.x.index_select(0, val), y.index_select(0, val)),
-                  1.0 / 30 + 1e-9)
-          << row.cell.kernel << " C=" << row.cell.C << " gamma=" << row.cell.gamma;
-    }
-  }
+  ExpectEachFoldScoresAFitOnTheOthers(result, data, folds, 3, /*fold_rows=*/30);
   // Ranks: 1 + the number of better means; the best is the first cell ranked 1.
   for (const CellResult& row : result.cells) {
     int better = 0;
@@ -139,24 +153,9 @@ TEST(GridSearch, APredefinedSplitScoresTheHeldOutRowsOfAFitOnTheOthers) {
   options.test_fold.insert(options.test_fold.end(), 30, 0);
   options.test_fold.insert(options.test_fold.end(), 30, 1);
   const GridSearchResult result = *GridSearch(data.x, data.y, 3, spec, options);
-  const at::Tensor fold = at::tensor(
-      std::vector<int64_t>(options.test_fold.begin(), options.test_fold.end()), at::kLong);
+  ExpectEachFoldScoresAFitOnTheOthers(result, data, options.test_fold, 3, /*fold_rows=*/30);
   for (const CellResult& row : result.cells) {
     ASSERT_EQ(row.fold_accuracy.size(), 2u);
-    for (int f = 0; f < 2; ++f) {
-      const at::Tensor train = fold.ne(f).nonzero().squeeze(1);
-      const at::Tensor val = fold.eq(f).nonzero().squeeze(1);
-      SvmParams params;
-      params.kernel = row.cell.kernel;
-      params.C = row.cell.C;
-      params.gamma = row.cell.gamma;
-      const SvmModel alone = *SvmModel::Fit(data.x.index_select(0, train),
-                                            data.y.index_select(0, train), 3, params);
-      EXPECT_NEAR(row.fold_accuracy[f],
-                  alone.Accuracy(data.x.index_select(0, val), data.y.index_select(0, val)),
-                  1.0 / 30 + 1e-9)
-          << row.cell.kernel << " C=" << row.cell.C << " gamma=" << row.cell.gamma;
-    }
     EXPECT_DOUBLE_EQ(row.mean, (row.fold_accuracy[0] + row.fold_accuracy[1]) / 2);
   }
 }
