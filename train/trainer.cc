@@ -85,6 +85,10 @@ absl::StatusOr<EpochRecord> EpochRecord::FromJson(const nlohmann::json& json) {
   return record;
 }
 
+bool DropsShortLastBatch(int64_t items, int64_t batch_size) {
+  return items >= batch_size || items == 1;
+}
+
 absl::Status ValidateTrainerOptions(const TrainerOptions& options, int world_size) {
   if (options.epochs < 1) return absl::InvalidArgumentError("--epochs must be >= 1");
   if (options.patience < 0) return absl::InvalidArgumentError("--patience must be >= 0");
@@ -229,8 +233,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
   loader_options.rank = rank;
   loader_options.world_size = world;
   loader_options.strict = options.strict;
-  // A last batch of one image breaks batch norm in training mode: drop it (only then).
-  loader_options.drop_last = (data.train.size / world) % loader_options.batch_size == 1;
+  loader_options.drop_last = DropsShortLastBatch(data.train.size / world, loader_options.batch_size);
   RETURN_IF_ERROR(ValidateLoaderOptions(loader_options, data.train.size));
   Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
                 loader_options);

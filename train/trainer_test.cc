@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -94,6 +95,31 @@ TEST(Trainer, LearnsAndLogsEveryEpoch) {
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(std::count(metrics->begin(), metrics->end(), '\n'), 3);
   EXPECT_TRUE(std::filesystem::exists(options.run_dir + "/checkpoint.pt"));
+}
+
+TEST(DropsShortLastBatch, WheneverThereIsAFullBatch) {
+  EXPECT_TRUE(DropsShortLastBatch(53330, 16));  // The Fashion-MNIST case: a last batch of 2.
+  EXPECT_TRUE(DropsShortLastBatch(50, 16));
+  EXPECT_TRUE(DropsShortLastBatch(16, 16));
+  EXPECT_FALSE(DropsShortLastBatch(15, 16));  // Smaller than a batch: trained on whole.
+  EXPECT_TRUE(DropsShortLastBatch(1, 16));    // A lone image breaks batch norm.
+}
+
+TEST(Trainer, TrainsOnFullBatchesOnly) {
+  Dataset data = MakeData();
+  data.train = MakePart(16 * 3 + 2, 1);
+  const auto built = std::make_shared<std::atomic<int64_t>>(0);
+  const ExampleWriter write = data.train.write_example;
+  data.train.write_example = [built, write](int64_t index, int64_t epoch,
+                                            const at::Tensor& image) {
+    built->fetch_add(1);
+    return write(index, epoch, image);
+  };
+  TrainerOptions options = MakeOptions("full_batches");
+  options.epochs = 2;
+  absl::StatusOr<TrainResult> result = Train(MakeModel(), data, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(built->load(), 2 * 16 * 3);  // The 2 images over 3 batches wait for another epoch.
 }
 
 TEST(Trainer, ResumingGivesTheSameNumbersAsOneRun) {
