@@ -233,7 +233,8 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
   loader_options.rank = rank;
   loader_options.world_size = world;
   loader_options.strict = options.strict;
-  loader_options.drop_last = DropsShortLastBatch(data.train.size / world, loader_options.batch_size);
+  loader_options.drop_last =
+      DropsShortLastBatch(data.train.size / world, loader_options.batch_size);
   RETURN_IF_ERROR(ValidateLoaderOptions(loader_options, data.train.size));
   Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
                 loader_options);
