@@ -257,11 +257,8 @@ absl::Status Run(const std::string& command, const std::set<std::string>& typed)
                    OpenDataset(data_options, writes_run ? run_dir + "/split.csv" : ""));
   const int64_t num_classes = static_cast<int64_t>(data.class_names.size());
   if (writes_run) {
-    const int64_t rank_batch = FLAGS_batch_size / FLAGS_world_size;
-    const int64_t per_rank = data.train.size / FLAGS_world_size;
-    const int64_t left_out = rank_batch > 0 && DropsShortLastBatch(per_rank, rank_batch)
-                                 ? per_rank % rank_batch * FLAGS_world_size
-                                 : 0;
+    const int64_t left_out =
+        TrainImagesLeftOutPerEpoch(data.train.size, FLAGS_batch_size, FLAGS_world_size);
     std::fprintf(stderr, "data: %lld classes; %lld train, %lld val, %lld test images%s\n",
                  static_cast<long long>(num_classes), static_cast<long long>(data.train.size),
                  static_cast<long long>(data.val.size), static_cast<long long>(data.test.size),

@@ -85,8 +85,12 @@ absl::StatusOr<EpochRecord> EpochRecord::FromJson(const nlohmann::json& json) {
   return record;
 }
 
-bool DropsShortLastBatch(int64_t items, int64_t batch_size) {
-  return items >= batch_size || items == 1;
+int64_t TrainImagesLeftOutPerEpoch(int64_t train_size, int64_t batch_size, int world_size) {
+  const int64_t per_rank = train_size / world_size;
+  const int64_t rank_batch = batch_size / world_size;
+  if (rank_batch < 1) return 0;  // Refused by ValidateTrainerOptions.
+  const bool drops_short_batch = per_rank >= rank_batch || per_rank == 1;
+  return drops_short_batch ? per_rank % rank_batch * world_size : 0;
 }
 
 absl::Status ValidateTrainerOptions(const TrainerOptions& options, int world_size) {
@@ -234,7 +238,7 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
   loader_options.world_size = world;
   loader_options.strict = options.strict;
   loader_options.drop_last =
-      DropsShortLastBatch(data.train.size / world, loader_options.batch_size);
+      TrainImagesLeftOutPerEpoch(data.train.size, options.batch_size, world) > 0;
   RETURN_IF_ERROR(ValidateLoaderOptions(loader_options, data.train.size));
   Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
                 loader_options);

@@ -97,12 +97,13 @@ TEST(Trainer, LearnsAndLogsEveryEpoch) {
   EXPECT_TRUE(std::filesystem::exists(options.run_dir + "/checkpoint.pt"));
 }
 
-TEST(DropsShortLastBatch, WheneverThereIsAFullBatch) {
-  EXPECT_TRUE(DropsShortLastBatch(53330, 16));  // The Fashion-MNIST case: a last batch of 2.
-  EXPECT_TRUE(DropsShortLastBatch(50, 16));
-  EXPECT_TRUE(DropsShortLastBatch(16, 16));
-  EXPECT_FALSE(DropsShortLastBatch(15, 16));  // Smaller than a batch: trained on whole.
-  EXPECT_TRUE(DropsShortLastBatch(1, 16));    // A lone image breaks batch norm.
+TEST(TrainImagesLeftOutPerEpoch, AShortLastBatchWheneverThereIsAFullOne) {
+  EXPECT_EQ(TrainImagesLeftOutPerEpoch(53330, 16), 2);  // The Fashion-MNIST case.
+  EXPECT_EQ(TrainImagesLeftOutPerEpoch(50, 16), 2);
+  EXPECT_EQ(TrainImagesLeftOutPerEpoch(16, 16), 0);
+  EXPECT_EQ(TrainImagesLeftOutPerEpoch(15, 16), 0);  // Smaller than a batch: trained on whole.
+  EXPECT_EQ(TrainImagesLeftOutPerEpoch(1, 16), 1);   // A lone image breaks batch norm.
+  EXPECT_EQ(TrainImagesLeftOutPerEpoch(50, 16, 2), 2);  // 25 a rank in batches of 8: 1 each.
 }
 
 TEST(Trainer, TrainsOnFullBatchesOnly) {
