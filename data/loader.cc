@@ -62,6 +62,13 @@ absl::Status ValidateLoaderOptions(const LoaderOptions& options, int64_t dataset
                                       " items cannot be split over " +
                                       std::to_string(options.world_size) + " ranks");
   }
+  const int64_t per_rank = dataset_size / options.world_size;
+  if (options.drop_last && per_rank < options.batch_size) {
+    return absl::InvalidArgumentError(
+        "every epoch would be empty: dropping the short last batch leaves no batch of " +
+        std::to_string(options.batch_size) + " from " + std::to_string(per_rank) +
+        (per_rank == 1 ? " item" : " items") + (options.world_size > 1 ? " a rank" : ""));
+  }
   return absl::OkStatus();
 }
 

@@ -71,7 +71,7 @@ struct LoaderOptions {
 std::vector<int64_t> EpochOrder(int64_t dataset_size, uint64_t seed, int64_t epoch, bool shuffle,
                                 int rank, int world_size);
 
-// Checks options against a dataset size.
+// Checks options against a dataset size; an epoch that drop_last would leave empty is an error.
 absl::Status ValidateLoaderOptions(const LoaderOptions& options, int64_t dataset_size);
 
 // Items skipped since the loader was made. An item is counted, and warned about, once: the first

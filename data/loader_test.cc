@@ -359,6 +359,16 @@ TEST(Loader, BadOptionsAreErrors) {
   options.rank = 0;
   options.world_size = 20;
   EXPECT_FALSE(Loader(10, kItemShape, WriteItem, options).StartEpoch(0).ok());
+  options = Options(0);
+  options.batch_size = 16;
+  options.drop_last = true;
+  EXPECT_TRUE(Loader(16, kItemShape, WriteItem, options).StartEpoch(0).ok());
+  const absl::Status empty = Loader(15, kItemShape, WriteItem, options).StartEpoch(0);
+  EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(empty.message()), HasSubstr("every epoch would be empty"));
+  options.world_size = 2;
+  options.batch_size = 8;
+  EXPECT_FALSE(Loader(15, kItemShape, WriteItem, options).StartEpoch(0).ok());  // 7 a rank.
 }
 
 TEST(Loader, RestartingAnEpochMidwayIsSafe) {

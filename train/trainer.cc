@@ -239,7 +239,8 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
   loader_options.strict = options.strict;
   loader_options.drop_last =
       TrainImagesLeftOutPerEpoch(data.train.size, options.batch_size, world) > 0;
-  RETURN_IF_ERROR(ValidateLoaderOptions(loader_options, data.train.size));
+  RETURN_IF_ERROR(
+      Annotate(ValidateLoaderOptions(loader_options, data.train.size), "the train part"));
   Loader loader(data.train.size, data.train.image_shape, data.train.write_example,
                 loader_options);
   schedule.epochs = options.epochs;

@@ -123,6 +123,15 @@ TEST(Trainer, TrainsOnFullBatchesOnly) {
   EXPECT_EQ(built->load(), 2 * 16 * 3);  // The 2 images over 3 batches wait for another epoch.
 }
 
+TEST(Trainer, ALoneTrainImageIsAnErrorNotAnEmptyEpoch) {
+  Dataset data = MakeData();
+  data.train = MakePart(1, 1);
+  absl::StatusOr<TrainResult> result = Train(MakeModel(), data, MakeOptions("lone_image"));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()),
+              HasSubstr("the train part: every epoch would be empty"));
+}
+
 TEST(Trainer, ResumingGivesTheSameNumbersAsOneRun) {
   TrainerOptions whole = MakeOptions("whole");
   absl::StatusOr<TrainResult> uninterrupted = Train(MakeModel(), MakeData(), whole);
