@@ -257,13 +257,19 @@ absl::Status Run(const std::string& command, const std::set<std::string>& typed)
                    OpenDataset(data_options, writes_run ? run_dir + "/split.csv" : ""));
   const int64_t num_classes = static_cast<int64_t>(data.class_names.size());
   if (writes_run) {
+    // Each epoch gives every rank an equal part (EpochOrder) and trains on full batches only.
+    const int64_t uneven = data.train.size % FLAGS_world_size;
     const int64_t left_out =
-        TrainImagesLeftOutPerEpoch(data.train.size, FLAGS_batch_size, FLAGS_world_size);
+        uneven + TrainImagesLeftOutPerEpoch(data.train.size, FLAGS_batch_size, FLAGS_world_size);
+    const std::string why = uneven > 0 ? absl::StrCat("equal parts for ", FLAGS_world_size,
+                                                      " ranks and full batches only")
+                                       : "full batches only";
     std::fprintf(stderr, "data: %lld classes; %lld train, %lld val, %lld test images%s\n",
                  static_cast<long long>(num_classes), static_cast<long long>(data.train.size),
                  static_cast<long long>(data.val.size), static_cast<long long>(data.test.size),
-                 left_out > 0 ? absl::StrCat(" (full batches only: each epoch leaves ", left_out,
-                                             " train images for the next shuffle)")
+                 left_out > 0 ? absl::StrCat(" (", why, ": each epoch leaves ", left_out,
+                                             left_out == 1 ? " train image" : " train images",
+                                             " for the next shuffle)")
                                     .c_str()
                               : "");
   }
