@@ -60,15 +60,14 @@ struct TrainerOptions {
 // Checks the options (positive epochs and batch size, batch divisible by the world size, ...).
 absl::Status ValidateTrainerOptions(const TrainerOptions& options, int world_size = 1);
 
-// The training images each epoch leaves out, over all ranks: each rank's short last batch
-// whenever the rank also has a full batch (a part smaller than one batch is kept whole, except a
-// lone image, which would leave every epoch empty: Train refuses it). Batch norm in training
-// mode normalises a batch by its own statistics; over a few
-// images (two images with 1x1 feature maps make every channel +-1) its gradients can grow up to
-// ~1/sqrt(eps) times, and one such step at each epoch's end wrecked ResNet-50's weights under SGD
-// (Fashion-MNIST, batch 16, last batch 2: test accuracy 0.10 after one epoch, 0.81 without that
-// batch). The order changes every epoch, so no image is left out for good. Train drops exactly
-// these; `train` names their number at start.
+// The training images each epoch leaves out, over all ranks: each rank's short last batch whenever
+// the rank also has a full batch (a part smaller than one batch is kept whole, except a lone image,
+// which would leave every epoch empty: Train refuses it). Batch norm in training mode normalises a
+// batch by its own statistics; over a few images (two images with 1x1 feature maps make every
+// channel +-1) its gradients can grow up to ~1/sqrt(eps) times, and one such step at each epoch's
+// end wrecked ResNet-50's weights under SGD (Fashion-MNIST, batch 16, last batch 2: test accuracy
+// 0.10 after one epoch, 0.81 without that batch). The order changes every epoch, so no image is
+// left out for good. Train drops exactly these; `train` names their number at start.
 int64_t TrainImagesLeftOutPerEpoch(int64_t train_size, int64_t batch_size, int world_size = 1);
 
 // One epoch's numbers, as written to metrics.jsonl.
