@@ -247,15 +247,48 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
     it->cells_by_C[cells[c].C].push_back(c);
   }
 
-  // Shared by every fold and cell: dot products and squared distances of all training rows.
+  // Shared by every fold and cell: dot products and squared distances between every row and the
+  // rows some fold trains on (its columns). With two folds or more that is every row; with one
+  // (a predefined validation fold) the scored rows are never trained on, so the matrix leaves out
+  // their columns: train + val rows by train rows instead of a square over both.
+  // Matrix rows are the trained-on rows first (so the leading square block is theirs), then the
+  // rest; position[i] is row i's place in that order, and a trained-on row's column.
+  std::vector<int64_t> order;
+  for (int64_t i = 0; i < n; ++i) {
+    if (folds > 1 || test_fold[i] == -1) order.push_back(i);
+  }
+  const int64_t trained = static_cast<int64_t>(order.size());
+  for (int64_t i = 0; i < n; ++i) {
+    if (folds == 1 && test_fold[i] != -1) order.push_back(i);
+  }
+  std::vector<int64_t> position(n);
+  for (int64_t p = 0; p < n; ++p) position[order[p]] = p;
+  const at::Tensor x_ordered =
+      trained == n ? x : x.index_select(0, at::tensor(order, at::kLong).to(x.device()));
+  const at::Tensor x_trained = x_ordered.narrow(0, 0, trained);
+  const SvmKernel linear{KernelType::kLinear};
+  // One GEMM (a symmetric half) for the square block, one for the rest: [n, trained].
+  const at::Tensor trained_dots = SymmetricKernelMatrix(linear, x_trained);
+  const at::Tensor dots =
+      trained == n ? trained_dots
+                   : at::cat({trained_dots,
+                              KernelMatrix(linear, x_ordered.narrow(0, trained, n - trained),
+                                           x_trained)});
   const bool any_rbf = std::any_of(groups.begin(), groups.end(),
                                    [](const Group& g) { return g.kernel == "rbf"; });
-  // One GEMM (a symmetric half) serves both: |a - b|^2 = <a, a> + <b, b> - 2 <a, b>.
-  const at::Tensor dots = SymmetricKernelMatrix(SvmKernel{KernelType::kLinear}, x);
   at::Tensor distances;
   if (any_rbf) {
-    const at::Tensor norms = dots.diagonal();
-    distances = (dots * -2.0).add_(norms.unsqueeze(1)).add_(norms.unsqueeze(0)).clamp_min_(0.0);
+    // |a - b|^2 = <a, a> + <b, b> - 2 <a, b>.
+    const at::Tensor column_norms = trained_dots.diagonal();
+    const at::Tensor row_norms =
+        trained == n ? column_norms
+                     : at::cat({column_norms, x_ordered.narrow(0, trained, n - trained)
+                                                  .square()
+                                                  .sum(1)});
+    distances = (dots * -2.0)
+                    .add_(row_norms.unsqueeze(1))
+                    .add_(column_norms.unsqueeze(0))
+                    .clamp_min_(0.0);
   }
 
   SmoOptions smo;
@@ -264,19 +297,23 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
   const int64_t total_steps = folds * static_cast<int64_t>(groups.size());
   int64_t steps = 0;
   for (int fold = 0; fold < folds; ++fold) {
-    std::vector<int64_t> train_rows, val_rows, train_labels;
+    // The fold's rows, and their positions in the matrix (a training row's is also its column).
+    std::vector<int64_t> train_rows, val_rows, train_labels, train_positions, val_positions;
     for (int64_t i = 0; i < n; ++i) {
       if (test_fold[i] == fold) {
         val_rows.push_back(i);
+        val_positions.push_back(position[i]);
       } else {
         train_rows.push_back(i);
+        train_positions.push_back(position[i]);
         train_labels.push_back(y[i]);
       }
     }
     const at::Tensor train_index = at::tensor(train_rows, at::kLong).to(x.device());
-    const at::Tensor val_index = at::tensor(val_rows, at::kLong).to(x.device());
-    const at::Tensor val_labels = label_cpu.index_select(0, val_index.to(at::kCPU));
+    const at::Tensor val_labels = label_cpu.index_select(0, at::tensor(val_rows, at::kLong));
     const at::Tensor x_train = x.index_select(0, train_index);
+    const at::Tensor train_position = at::tensor(train_positions, at::kLong).to(x.device());
+    const at::Tensor val_position = at::tensor(val_positions, at::kLong).to(x.device());
     std::vector<int64_t> local_rows(train_rows.size());
     for (size_t i = 0; i < local_rows.size(); ++i) local_rows[i] = static_cast<int64_t>(i);
 
@@ -302,14 +339,17 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
           gram = dots.mul(kernel.gamma).add_(kernel.coef0).pow_(kernel.degree);
           break;
       }
-      // Each pair's block straight from the matrix over every row (fold-local rows mapped).
-      const GramBlockFn whole = GatherFromGram(gram.to(at::kCPU).contiguous());
+      // Each pair's block straight from the square over the trained-on rows (fold-local rows
+      // mapped to their positions).
+      const GramBlockFn whole =
+          GatherFromGram(gram.narrow(0, 0, trained).to(at::kCPU).contiguous());
       const GramBlockFn block = [&](const std::vector<int64_t>& local) {
         std::vector<int64_t> rows(local.size());
-        for (size_t i = 0; i < local.size(); ++i) rows[i] = train_rows[local[i]];
+        for (size_t i = 0; i < local.size(); ++i) rows[i] = train_positions[local[i]];
         return whole(rows);
       };
-      const at::Tensor cross = gram.index_select(0, val_index).index_select(1, train_index);
+      const at::Tensor cross =
+          gram.index_select(0, val_position).index_select(1, train_position);
       const double shared_seconds = SecondsSince(group_start);
 
       std::optional<OneVsOne> previous;

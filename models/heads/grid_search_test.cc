@@ -160,6 +160,19 @@ TEST(GridSearch, APredefinedSplitScoresTheHeldOutRowsOfAFitOnTheOthers) {
   }
 }
 
+TEST(GridSearch, OneValidationFoldInterleavedWithTheTrainingRowsScoresAFitOnThem) {
+  // One fold leaves its rows out of the kernel matrix's columns and reorders its rows: every
+  // fourth row scored (classes cycle with period 3: every class), the rest trained on, so the
+  // order the matrix uses differs from the rows'.
+  const Blobs data = MakeBlobs(3, 36, 5, 6);
+  const GridSpec spec = *ParseGrid("kernel=rbf,linear,poly;C=0.1,1,10;gamma=scale,0.05");
+  GridSearchOptions options;
+  for (int i = 0; i < 108; ++i) options.test_fold.push_back(i % 4 == 1 ? 0 : -1);
+  const GridSearchResult result = *GridSearch(data.x, data.y, 3, spec, options);
+  ExpectEachFoldScoresAFitOnTheOthers(result, data, options.test_fold, 3, /*fold_rows=*/27);
+  for (const CellResult& row : result.cells) ASSERT_EQ(row.fold_accuracy.size(), 1u);
+}
+
 TEST(GridSearch, RefusesABadPredefinedSplit) {
   const Blobs data = MakeBlobs(3, 4, 2, 5);  // labels 0, 1, 2, 0, 1, 2, ...
   const GridSpec spec = *ParseGrid("small");

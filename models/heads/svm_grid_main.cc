@@ -52,8 +52,9 @@ DEFINE_string(select, "cv",
               "GridSearchCV with a PredefinedSplit but without the refit on train + val: the "
               "final model is fitted on --train's rows alone). Features of images a network was "
               "trained on are easier than new ones, so cv can prefer cells that fit them too "
-              "closely; val scores unseen images. The kernel matrices then span the training "
-              "and the --val rows: keep --max_train_rows + --val's rows to some thousands.");
+              "closely; val scores unseen images. The kernel matrices then have a row per "
+              "training and --val row and a column per training row: keep --max_train_rows and "
+              "--val's rows to some thousands.");
 DEFINE_double(tol, 1e-3, "SMO stopping tolerance (sklearn's tol).");
 DEFINE_int64(max_iter, 0, "Most SMO iterations per pair; 0 for libsvm's default.");
 DEFINE_bool(warm_start, true, "Start each C from the previous C's solution.");
