@@ -11,6 +11,7 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <torch/nn/modules/batchnorm.h>
 
 #include "core/atomic_file.h"
 #include "core/metrics_sink.h"
@@ -161,6 +162,18 @@ absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part,
   return evaluation;
 }
 
+// Whether `model` holds a batch-norm layer (in training it needs 2 or more images per batch).
+bool HasBatchNorm(torch::nn::Module& model) {
+  for (const std::shared_ptr<torch::nn::Module>& module : model.modules()) {
+    if (module->as<torch::nn::BatchNorm1dImpl>() != nullptr ||
+        module->as<torch::nn::BatchNorm2dImpl>() != nullptr ||
+        module->as<torch::nn::BatchNorm3dImpl>() != nullptr) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
                                   const TrainerOptions& options,
                                   DistributedContext* distributed) {
@@ -169,6 +182,13 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
   const int rank = distributed != nullptr ? distributed->rank() : 0;
   const bool primary = rank == 0;
   RETURN_IF_ERROR(ValidateTrainerOptions(options, world));
+  if (options.batch_size / world == 1 && HasBatchNorm(*model)) {
+    // Otherwise LibTorch's "Expected more than 1 value per channel when training" mid-epoch.
+    return absl::InvalidArgumentError(
+        "--batch_size=" + std::to_string(options.batch_size) + " gives each of " +
+        std::to_string(world) + " rank(s) batches of one image, and this model's batch norm " +
+        "cannot normalise one image in training: use 2 or more per rank");
+  }
   const std::string head = model->head_name();
   if (options.freeze_backbone_epochs > 0 && head.empty()) {
     return absl::InvalidArgumentError("--freeze_backbone_epochs needs a model with a head");

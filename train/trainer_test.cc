@@ -132,6 +132,29 @@ TEST(Trainer, ALoneTrainImageIsAnErrorNotAnEmptyEpoch) {
               HasSubstr("the train part: every epoch would be empty"));
 }
 
+TEST(Trainer, BatchesOfOneImageAreAnErrorForBatchNormOnly) {
+  TrainerOptions options = MakeOptions("batch_of_one");
+  options.batch_size = 1;
+  options.epochs = 1;
+  absl::StatusOr<TrainResult> result = Train(MakeModel(), MakeData(), options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()),
+              HasSubstr("--batch_size=1 gives each of 1 rank(s) batches of one image, and this "
+                        "model's batch norm cannot normalise one image in training"));
+  // A model without batch norm trains on batches of one.
+  ModelConfig config;
+  config.num_classes = kClasses;
+  config.width = 1.0 / 16;
+  absl::StatusOr<Backbone> plain = CreateModel("endangered_baseline", config);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  Dataset data = MakeData();
+  data.train = MakePart(8, 1);
+  options.run_dir = TestTempPath("batch_of_one_plain");
+  std::filesystem::create_directories(options.run_dir);
+  absl::StatusOr<TrainResult> trained = Train(*plain, data, options);
+  EXPECT_TRUE(trained.ok()) << trained.status();
+}
+
 TEST(Trainer, ResumingGivesTheSameNumbersAsOneRun) {
   TrainerOptions whole = MakeOptions("whole");
   absl::StatusOr<TrainResult> uninterrupted = Train(MakeModel(), MakeData(), whole);
