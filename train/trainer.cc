@@ -11,14 +11,16 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
-#include <torch/nn/modules/batchnorm.h>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "core/atomic_file.h"
 #include "core/metrics_sink.h"
 #include "core/progress.h"
 #include "core/seed.h"
 #include "core/status.h"
 #include "core/stopwatch.h"
+#include "core/torch_status.h"
 #include "models/state_dict.h"
 #include "train/checkpoint.h"
 #include "train/early_stopping.h"
@@ -51,6 +53,21 @@ NamedTensors CloneState(const torch::nn::Module& module) {
   NamedTensors copy;
   for (const auto& [name, tensor] : StateDict(module)) copy[name] = tensor.detach().clone();
   return copy;
+}
+
+// The forward pass of a training step. LibTorch's batch norm refuses a batch with one value per
+// channel (one image whose maps have shrunk to 1x1, or batch norm over vectors): that becomes an
+// error naming the batch size instead of a LibTorch exception.
+absl::StatusOr<at::Tensor> TrainingForward(Backbone& model, const at::Tensor& images) {
+  absl::StatusOr<at::Tensor> logits =
+      GuardTorch("training step", [&] { return model->forward(images); });
+  if (!logits.ok() && absl::StrContains(logits.status().message(),
+                                        "Expected more than 1 value per channel when training")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batches of ", images.size(0), " image(s) per rank are too few for this model's batch "
+        "norm in training (", logits.status().message(), "): use a larger --batch_size"));
+  }
+  return logits;
 }
 
 }  // namespace
@@ -162,18 +179,6 @@ absl::StatusOr<Evaluation> Evaluate(Backbone model, const DataPart& part,
   return evaluation;
 }
 
-// Whether `model` holds a batch-norm layer (in training it needs 2 or more images per batch).
-bool HasBatchNorm(torch::nn::Module& model) {
-  for (const std::shared_ptr<torch::nn::Module>& module : model.modules()) {
-    if (module->as<torch::nn::BatchNorm1dImpl>() != nullptr ||
-        module->as<torch::nn::BatchNorm2dImpl>() != nullptr ||
-        module->as<torch::nn::BatchNorm3dImpl>() != nullptr) {
-      return true;
-    }
-  }
-  return false;
-}
-
 absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
                                   const TrainerOptions& options,
                                   DistributedContext* distributed) {
@@ -182,13 +187,6 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
   const int rank = distributed != nullptr ? distributed->rank() : 0;
   const bool primary = rank == 0;
   RETURN_IF_ERROR(ValidateTrainerOptions(options, world));
-  if (options.batch_size / world == 1 && HasBatchNorm(*model)) {
-    // Otherwise LibTorch's "Expected more than 1 value per channel when training" mid-epoch.
-    return absl::InvalidArgumentError(
-        "--batch_size=" + std::to_string(options.batch_size) + " gives each of " +
-        std::to_string(world) + " rank(s) batches of one image, and this model's batch norm " +
-        "cannot normalise one image in training: use 2 or more per rank");
-  }
   const std::string head = model->head_name();
   if (options.freeze_backbone_epochs > 0 && head.empty()) {
     return absl::InvalidArgumentError("--freeze_backbone_epochs needs a model with a head");
@@ -299,7 +297,8 @@ absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
       SetLearningRate(*optimizer, LearningRateAt(schedule, epoch - 1, step));
       optimizer->zero_grad();
       const at::Tensor labels = batch->labels.to(options.device);
-      const at::Tensor logits = model->forward(batch->images.to(options.device));
+      ASSIGN_OR_RETURN(const at::Tensor logits,
+                       TrainingForward(model, batch->images.to(options.device)));
       const at::Tensor loss = at::cross_entropy_loss(logits, labels);
       const double n = static_cast<double>(labels.size(0));
       std::vector<double> sums = {loss.item<double>() * n,

@@ -105,9 +105,9 @@ struct TrainResult {
 
 // Trains `model` (on options.device) on data.train, validating on data.val, and evaluates the
 // best weights on data.test; `model` ends holding the best weights. `distributed` may be null
-// (one process). Errors: bad options (batches of one image per rank for a model with batch norm
-// among them), a checkpoint that does not match on resume, an item failure with strict, a failed
-// write, a lost peer.
+// (one process). Errors: bad options (batches too small for the model's batch norm among them), a
+// checkpoint that does not match on resume, an item failure with strict, a failed write, a lost
+// peer.
 absl::StatusOr<TrainResult> Train(Backbone model, const Dataset& data,
                                   const TrainerOptions& options,
                                   DistributedContext* distributed = nullptr);

@@ -132,15 +132,16 @@ TEST(Trainer, ALoneTrainImageIsAnErrorNotAnEmptyEpoch) {
               HasSubstr("the train part: every epoch would be empty"));
 }
 
-TEST(Trainer, BatchesOfOneImageAreAnErrorForBatchNormOnly) {
+TEST(Trainer, BatchNormOverOneValuePerChannelIsAClearError) {
+  // ResNet-18 shrinks 16 px images to 1x1 maps: one image is one value per channel.
   TrainerOptions options = MakeOptions("batch_of_one");
   options.batch_size = 1;
   options.epochs = 1;
   absl::StatusOr<TrainResult> result = Train(MakeModel(), MakeData(), options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(result.status().message()),
-              HasSubstr("--batch_size=1 gives each of 1 rank(s) batches of one image, and this "
-                        "model's batch norm cannot normalise one image in training"));
+              HasSubstr("batches of 1 image(s) per rank are too few for this model's batch "
+                        "norm in training (training step: Expected more than 1 value per channel"));
   // A model without batch norm trains on batches of one.
   ModelConfig config;
   config.num_classes = kClasses;
