@@ -268,18 +268,18 @@ absl::StatusOr<GridSearchResult> GridSearch(const at::Tensor& x, const at::Tenso
   const at::Tensor x_trained = x_ordered.narrow(0, 0, trained);
   const SvmKernel linear{KernelType::kLinear};
   // One GEMM (a symmetric half) for the square block, one for the rest: [n, trained].
-  const at::Tensor trained_dots = SymmetricKernelMatrix(linear, x_trained);
-  const at::Tensor dots =
-      trained == n ? trained_dots
-                   : at::cat({trained_dots,
-                              KernelMatrix(linear, x_ordered.narrow(0, trained, n - trained),
-                                           x_trained)});
+  const at::Tensor dots = [&] {
+    at::Tensor square = SymmetricKernelMatrix(linear, x_trained);
+    if (trained == n) return square;
+    return at::cat(
+        {square, KernelMatrix(linear, x_ordered.narrow(0, trained, n - trained), x_trained)});
+  }();
   const bool any_rbf = std::any_of(groups.begin(), groups.end(),
                                    [](const Group& g) { return g.kernel == "rbf"; });
   at::Tensor distances;
   if (any_rbf) {
     // |a - b|^2 = <a, a> + <b, b> - 2 <a, b>.
-    const at::Tensor column_norms = trained_dots.diagonal();
+    const at::Tensor column_norms = dots.diagonal();  // the leading square block's
     const at::Tensor row_norms =
         trained == n ? column_norms
                      : at::cat({column_norms, x_ordered.narrow(0, trained, n - trained)
